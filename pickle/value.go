@@ -1,0 +1,211 @@
+package pickle
+
+import (
+	"fmt"
+	"math/big"
+)
+
+// Value is any value the decoder produces. The dynamic types are exactly:
+//
+//	nil          Python None
+//	bool         True / False
+//	int64        ints that fit in 64 bits
+//	*big.Int     larger ints (LONG, LONG1, LONG4)
+//	float64      floats
+//	string       str (and protocol-0/1 STRING/BINSTRING decoded as latin-1 text)
+//	[]byte       bytes (BINBYTES*, SHORT_BINBYTES)
+//	ByteArray    bytearray (BYTEARRAY8)
+//	Tuple        tuples (immutable)
+//	*List        lists
+//	*Dict        dicts (insertion ordered)
+//	*Set         sets and frozensets
+//	Global       a reference to module.name (GLOBAL, STACK_GLOBAL, INST/OBJ class, EXT*)
+//	*Object      the inert result of calling or instantiating something (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST)
+//	PersistentID an out-of-band reference (PERSID, BINPERSID) when no PersistentLoad hook replaces it
+//
+// Nothing in a Value tree ever refers to Go code: decoding is data only.
+type Value = any
+
+// ByteArray is a Python bytearray.
+type ByteArray []byte
+
+// Tuple is a Python tuple.
+type Tuple []Value
+
+// List is a Python list. It is a pointer type because lists are mutable and may be
+// shared through the memo (APPEND after a memo GET must be seen by every holder).
+type List struct {
+	Items []Value
+}
+
+// Set is a Python set or frozenset.
+type Set struct {
+	Items  []Value
+	Frozen bool
+}
+
+// Global is a reference to a module-level name, as written by GLOBAL or STACK_GLOBAL.
+// It is never resolved.
+type Global struct {
+	Module string
+	Name   string
+}
+
+// String returns "module.name".
+func (g Global) String() string { return g.Module + "." + g.Name }
+
+// PersistentID is an out-of-band reference produced by PERSID/BINPERSID.
+type PersistentID struct {
+	ID Value
+}
+
+// ObjectKind says which opcode created an Object. The encoder uses it to write
+// the object back with the same construct.
+type ObjectKind uint8
+
+const (
+	// Reduce is REDUCE: Callable(*Args).
+	Reduce ObjectKind = iota
+	// NewObj is NEWOBJ: Callable.__new__(Callable, *Args).
+	NewObj
+	// NewObjEx is NEWOBJ_EX: Callable.__new__(Callable, *Args, **Kwargs).
+	NewObjEx
+	// Obj is OBJ (protocol 1): Callable(*Args) with the class on the stack.
+	Obj
+	// Inst is INST (protocol 0): module.name(*Args) with the class inline.
+	Inst
+)
+
+// Object is the inert record of what Python would have called or instantiated.
+// REDUCE and NEWOBJ give one; later BUILD, SETITEM(S) and APPEND(S) opcodes that
+// target it are recorded on it, in order, instead of being executed.
+//
+// One type covers calls and instantiations (DESIGN.md proposed separate Call and
+// Object types); a single type keeps every consumer to one case, and Kind keeps
+// the distinction for the encoder and the scanner.
+type Object struct {
+	Kind     ObjectKind
+	Callable Value // usually a Global
+	Args     Tuple
+	Kwargs   *Dict // NEWOBJ_EX only
+	// State is the argument of BUILD (nil when Built is false).
+	State Value
+	Built bool
+	// Items are SETITEM(S) pairs applied to the object, in order (e.g. an OrderedDict's entries).
+	Items []Entry
+	// Appended are APPEND(S) values applied to the object, in order.
+	Appended []Value
+}
+
+// Entry is one key/value pair of a Dict or of SETITEMS on an Object.
+type Entry struct {
+	Key   Value
+	Value Value
+}
+
+// Dict is an insertion-ordered Python dict. Keys may be any hashable Value
+// (strings, ints, tuples, …). Setting an existing key replaces its value in place,
+// keeping the original position, as Python does.
+type Dict struct {
+	Entries []Entry
+	index   map[any]int
+}
+
+// NewDict returns an empty Dict.
+func NewDict() *Dict { return &Dict{} }
+
+// Len returns the number of entries.
+func (d *Dict) Len() int { return len(d.Entries) }
+
+// Set sets key to value.
+func (d *Dict) Set(key, value Value) {
+	hk, ok := hashKey(key)
+	if !ok {
+		// Unhashable in Python; keep it anyway (inert decoding never fails on it).
+		d.Entries = append(d.Entries, Entry{key, value})
+		return
+	}
+	if d.index == nil {
+		d.index = make(map[any]int, len(d.Entries)+1)
+		for i, e := range d.Entries {
+			if k, ok := hashKey(e.Key); ok {
+				d.index[k] = i
+			}
+		}
+	}
+	if i, ok := d.index[hk]; ok {
+		d.Entries[i].Value = value
+		return
+	}
+	d.index[hk] = len(d.Entries)
+	d.Entries = append(d.Entries, Entry{key, value})
+}
+
+// Get returns the value stored under key.
+func (d *Dict) Get(key Value) (Value, bool) {
+	hk, ok := hashKey(key)
+	if !ok {
+		return nil, false
+	}
+	if d.index == nil {
+		for _, e := range d.Entries {
+			if k, ok := hashKey(e.Key); ok && k == hk {
+				return e.Value, true
+			}
+		}
+		return nil, false
+	}
+	i, ok := d.index[hk]
+	if !ok {
+		return nil, false
+	}
+	return d.Entries[i].Value, true
+}
+
+// GetString returns the value stored under the string key.
+func (d *Dict) GetString(key string) (Value, bool) { return d.Get(key) }
+
+// hashKey maps a hashable Value to a comparable Go value with Python's equality
+// for the common cases: True == 1, 1.0 == 1, equal tuples are equal.
+func hashKey(v Value) (any, bool) {
+	switch x := v.(type) {
+	case nil, string, int64, Global:
+		return x, true
+	case bool:
+		if x {
+			return int64(1), true
+		}
+		return int64(0), true
+	case float64:
+		if x == float64(int64(x)) {
+			return int64(x), true
+		}
+		return x, true
+	case *big.Int:
+		if x.IsInt64() {
+			return x.Int64(), true
+		}
+		return "\x00bigint:" + x.String(), true
+	case []byte:
+		return "\x00bytes:" + string(x), true
+	case Tuple:
+		s := "\x00tuple("
+		for _, e := range x {
+			k, ok := hashKey(e)
+			if !ok {
+				return nil, false
+			}
+			s += fmt.Sprintf("%T:%v,", k, k)
+		}
+		return s + ")", true
+	case *Set:
+		if !x.Frozen {
+			return nil, false
+		}
+		return fmt.Sprintf("\x00frozenset%p", x), true
+	case *Object:
+		// Objects hash by identity in Python unless they define __hash__; identity is the safe choice.
+		return x, true
+	}
+	return nil, false
+}

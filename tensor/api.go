@@ -1,0 +1,95 @@
+package tensor
+
+// API CONTRACT (the types are final; function bodies marked "stub" are to be implemented).
+
+import (
+	"errors"
+	"io"
+)
+
+// DType is a PyTorch element type.
+type DType uint8
+
+// The dtypes PyTorch saves. The order is ours; never persist the numeric values.
+const (
+	Invalid DType = iota
+	Float32
+	Float64
+	Float16
+	BFloat16
+	Float8E5M2
+	Float8E4M3FN
+	Float8E5M2FNUZ
+	Float8E4M3FNUZ
+	Float8E8M0FNU
+	Complex32
+	Complex64
+	Complex128
+	Int8
+	Int16
+	Int32
+	Int64
+	Uint8
+	Uint16
+	Uint32
+	Uint64
+	Bool
+	QInt8
+	QUInt8
+	QInt32
+	QUInt4x2
+	QUInt2x4
+)
+
+// Storage is a flat run of bytes holding elements of one dtype, shared by every tensor
+// that views it. Its bytes are little-endian once Bytes returns.
+//
+// A storage is either resident (Data set: heap memory or a slice of a memory-mapped
+// file) or lazy (read from an io.ReaderAt on first use).
+type Storage struct {
+	DType    DType
+	NBytes   int64
+	Location string // PyTorch location tag: "cpu", "cuda:0", "mps", …
+	Key      string // the record key in the file it came from ("0", "1", …), informational
+	// private: data, src, offset, bigEndian, once, err
+	data []byte
+	src  io.ReaderAt
+	off  int64
+	swap bool
+}
+
+// NewStorage returns a resident storage over data (no copy).
+func NewStorage(dt DType, data []byte) *Storage { // stub-complete
+	return &Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", data: data}
+}
+
+// NewLazyStorage returns a storage whose nbytes bytes are read from r at off on first use.
+// If bigEndian is set, elements are byte-swapped to little-endian when read.
+func NewLazyStorage(dt DType, r io.ReaderAt, off, nbytes int64, bigEndian bool) *Storage {
+	return &Storage{DType: dt, NBytes: nbytes, Location: "cpu", src: r, off: off, swap: bigEndian}
+}
+
+// Bytes returns the storage's little-endian bytes, reading them on first use. Stub.
+func (s *Storage) Bytes() ([]byte, error) { return nil, errors.New("unimplemented") }
+
+// Tensor is a strided view of a Storage, as in PyTorch. Offset and Strides are in elements.
+type Tensor struct {
+	Storage      *Storage
+	DType        DType // equals Storage.DType except for quantized views
+	Shape        []int64
+	Strides      []int64
+	Offset       int64
+	RequiresGrad bool
+	// Quant is set for quantized tensors.
+	Quant *Quantization
+}
+
+// Quantization holds a quantized tensor's parameters.
+type Quantization struct {
+	Scheme     string  // "per_tensor_affine", "per_channel_affine", "per_channel_affine_float_qparams", …
+	Scale      float64 // per-tensor
+	ZeroPoint  int64   // per-tensor
+	Scales     *Tensor // per-channel
+	ZeroPoints *Tensor // per-channel
+	Axis       int     // per-channel
+}
