@@ -7,14 +7,6 @@ import (
 	"io"
 )
 
-// Limits bound the resources a decoder may use on untrusted input.
-type Limits struct {
-	MaxMemo     int   // most memo entries
-	MaxElements int64 // most elements in any one container, and in all containers together
-	MaxDepth    int   // deepest nesting of containers / MARK frames
-	MaxAlloc    int64 // total bytes the decoder may allocate for strings, bytes and containers
-}
-
 // Options configure a Decoder.
 type Options struct {
 	// Limits; the zero value means DefaultLimits(size of input, or 0 when unknown).
@@ -23,9 +15,6 @@ type Options struct {
 	// When nil the decoder yields PersistentID values.
 	PersistentLoad func(id Value) (Value, error)
 }
-
-// ErrLimit is wrapped by errors caused by exceeding a Limits bound.
-var ErrLimit = errors.New("pickle: resource limit exceeded")
 
 // Decoder reads pickles from a stream.
 type Decoder struct{ r io.Reader }
