@@ -1,10 +1,8 @@
 package tensor
 
-// API CONTRACT (the types are final; function bodies marked "stub" are to be implemented).
-
 import (
-	"errors"
 	"io"
+	"sync"
 )
 
 // DType is a PyTorch element type.
@@ -51,26 +49,32 @@ type Storage struct {
 	NBytes   int64
 	Location string // PyTorch location tag: "cpu", "cuda:0", "mps", …
 	Key      string // the record key in the file it came from ("0", "1", …), informational
-	// private: data, src, offset, bigEndian, once, err
-	data []byte
-	src  io.ReaderAt
-	off  int64
-	swap bool
+
+	data []byte      // resident bytes (possibly still big-endian when swap is set)
+	src  io.ReaderAt // lazy source, nil once read or for resident storages
+	off  int64       // offset of the bytes in src
+	swap bool        // bytes are big-endian and must be swapped to little-endian
+	once sync.Once   // guards the first read/swap
+	err  error       // sticky error of the first read
 }
 
 // NewStorage returns a resident storage over data (no copy).
-func NewStorage(dt DType, data []byte) *Storage { // stub-complete
+func NewStorage(dt DType, data []byte) *Storage {
 	return &Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", data: data}
 }
 
 // NewLazyStorage returns a storage whose nbytes bytes are read from r at off on first use.
 // If bigEndian is set, elements are byte-swapped to little-endian when read.
 func NewLazyStorage(dt DType, r io.ReaderAt, off, nbytes int64, bigEndian bool) *Storage {
-	return &Storage{DType: dt, NBytes: nbytes, Location: "cpu", src: r, off: off, swap: bigEndian}
+	return &Storage{DType: dt, NBytes: nbytes, Location: "cpu", src: r, off: off, swap: bigEndian && dt.Size() > 1}
 }
 
-// Bytes returns the storage's little-endian bytes, reading them on first use. Stub.
-func (s *Storage) Bytes() ([]byte, error) { return nil, errors.New("unimplemented") }
+// NewStorageOrder returns a resident storage over data. If bigEndian is set, data
+// holds big-endian elements: the first call to Bytes swaps them into a new buffer
+// (data itself, which may be a read-only mapping, is never written).
+func NewStorageOrder(dt DType, data []byte, bigEndian bool) *Storage {
+	return &Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", data: data, swap: bigEndian && dt.Size() > 1}
+}
 
 // Tensor is a strided view of a Storage, as in PyTorch. Offset and Strides are in elements.
 type Tensor struct {

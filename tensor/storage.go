@@ -1,0 +1,130 @@
+package tensor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Errors returned by this package. They are wrapped with context; test with errors.Is.
+var (
+	// ErrShortRead: a lazy storage's source ended before NBytes bytes.
+	ErrShortRead = errors.New("tensor: storage data truncated")
+	// ErrShape: a negative dimension or stride, a shape/stride rank mismatch, a
+	// negative offset, or an element count that overflows int64.
+	ErrShape = errors.New("tensor: invalid shape or strides")
+	// ErrBounds: a view reaches past the end of its storage.
+	ErrBounds = errors.New("tensor: view out of storage bounds")
+	// ErrDType: the operation does not support the tensor's dtype.
+	ErrDType = errors.New("tensor: unsupported dtype")
+)
+
+// lazyChunk bounds how much is allocated ahead of data actually read when the
+// source's size is unknown, so a lying NBytes cannot allocate unbounded memory.
+const lazyChunk = 64 << 20
+
+// sizer is implemented by sources that know their size (io.SectionReader, bytes.Reader, …).
+type sizer interface{ Size() int64 }
+
+// Bytes returns the storage's little-endian bytes, reading them on first use.
+// It is safe for concurrent use; the first read's error is returned by every call.
+// The returned slice is shared with every tensor viewing the storage: do not modify
+// it unless you own the storage.
+func (s *Storage) Bytes() ([]byte, error) {
+	s.once.Do(s.load)
+	return s.data, s.err
+}
+
+func (s *Storage) load() {
+	if s.NBytes < 0 {
+		s.err = fmt.Errorf("%w: negative size %d", ErrShape, s.NBytes)
+		return
+	}
+	if s.src != nil {
+		data, err := readAtFull(s.src, s.off, s.NBytes)
+		s.src = nil
+		if err != nil {
+			s.err = fmt.Errorf("storage %q: reading %d bytes at offset %d: %w", s.Key, s.NBytes, s.off, err)
+			return
+		}
+		if s.swap {
+			swapInPlace(data, s.DType)
+			s.swap = false
+		}
+		s.data = data
+		return
+	}
+	if int64(len(s.data)) != s.NBytes {
+		s.err = fmt.Errorf("storage %q: %w: holds %d bytes, NBytes is %d", s.Key, ErrShortRead, len(s.data), s.NBytes)
+		return
+	}
+	if s.swap {
+		data := make([]byte, len(s.data))
+		copy(data, s.data)
+		swapInPlace(data, s.DType)
+		s.data, s.swap = data, false
+	}
+}
+
+// readAtFull reads exactly n bytes at off, without trusting n for allocation
+// beyond what the source proves it holds.
+func readAtFull(r io.ReaderAt, off, n int64) ([]byte, error) {
+	if off < 0 {
+		return nil, fmt.Errorf("%w: negative offset", ErrShape)
+	}
+	if sz, ok := r.(sizer); ok {
+		if off > sz.Size() || n > sz.Size()-off {
+			return nil, fmt.Errorf("%w: source holds %d bytes", ErrShortRead, sz.Size())
+		}
+		buf := make([]byte, n)
+		got, err := r.ReadAt(buf, off)
+		if int64(got) < n {
+			return nil, fmt.Errorf("%w: got %d bytes at offset %d (%v)", ErrShortRead, got, off+int64(got), err)
+		}
+		return buf, nil
+	}
+	var buf []byte
+	for int64(len(buf)) < n {
+		c := min(n-int64(len(buf)), lazyChunk)
+		start := len(buf)
+		buf = append(buf, make([]byte, c)...)
+		got, err := r.ReadAt(buf[start:], off+int64(start))
+		if int64(got) < c {
+			return nil, fmt.Errorf("%w: got %d bytes at offset %d (%v)", ErrShortRead, start+got, off+int64(start+got), err)
+		}
+	}
+	if buf == nil {
+		buf = []byte{}
+	}
+	return buf, nil
+}
+
+// swapInPlace reverses the bytes of each element (of each component for complex dtypes).
+func swapInPlace(b []byte, dt DType) {
+	w := dt.Size()
+	if dt.IsComplex() {
+		w /= 2
+	}
+	switch w {
+	case 2:
+		for i := 0; i+1 < len(b); i += 2 {
+			b[i], b[i+1] = b[i+1], b[i]
+		}
+	case 4:
+		for i := 0; i+3 < len(b); i += 4 {
+			b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+		}
+	case 8:
+		for i := 0; i+7 < len(b); i += 8 {
+			b[i], b[i+1], b[i+2], b[i+3], b[i+4], b[i+5], b[i+6], b[i+7] = b[i+7], b[i+6], b[i+5], b[i+4], b[i+3], b[i+2], b[i+1], b[i]
+		}
+	}
+}
+
+// Elements returns the number of whole elements the storage holds.
+func (s *Storage) Elements() int64 {
+	if sz := s.DType.Size(); sz > 0 {
+		return s.NBytes / int64(sz)
+	}
+	return 0
+}
