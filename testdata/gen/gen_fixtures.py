@@ -1,0 +1,700 @@
+#!/usr/bin/python3
+"""Write pth's PyTorch fixtures with real PyTorch and record what PyTorch sees in them.
+
+Run with Debian's python3-torch (1.13) + torchvision + numpy:
+
+    /usr/bin/python3 testdata/gen/gen_fixtures.py [--out testdata/fixtures] [--large]
+
+Every fixture is written by torch.save (zip and legacy form, some with pickle
+protocols 2..5), by testdata/gen/make_tar.py (the <=0.3 tar form, which 1.13
+can read but no longer write) or by pickle.dump. After writing, each file is
+loaded back with torch.load(map_location=<recorder>) and everything in the
+manifest is taken from that loaded object, so the manifest says what PyTorch
+itself reads from the bytes:
+
+  manifest.json = {"torch_version": str, "fixtures": [fixture, ...]}
+  fixture = {"file", "format", "pickle_protocol", "description", "tensors",
+             "values", "shared", "weights_only_ok", "unsafe_globals", "large"}
+  tensor  = {"path", "dtype", "shape", "stride", "storage_offset", "sha256",
+             "requires_grad", "is_parameter", "location", "storage_group",
+             "numel", "nbytes"} (+ "quant" for quantized tensors,
+             + "layout", "indices", "values" for sparse COO tensors)
+  value   = {"path", "type", "repr"} (+ "dtype", "shape" for numpy values)
+
+`path` joins dict keys and list/tuple indices with "/"; a tensor saved at the
+root has path "". `sha256` is over the tensor's contiguous little-endian bytes
+(int_repr bytes for quantized tensors; raw bytes for bfloat16/complex/bool,
+never through a float conversion); it is null for meta tensors, which have no
+data. `storage_group` numbers the distinct storages in first-seen order;
+`shared` lists the paths of every storage used by more than one tensor.
+`weights_only_ok` is whether torch.load(f, weights_only=True) succeeds in this
+torch; `unsafe_globals` are the globals (module.name as written in the pickle)
+that are not on this torch's weights-only allow-list
+(torch._weights_only_unpickler._get_allowed_globals).
+
+Output is deterministic (seeded) except the legacy format's storage keys,
+which PyTorch takes from memory addresses (str(storage._cdata)); regenerating
+changes those bytes but not the manifest.
+"""
+
+import argparse
+import collections
+import hashlib
+import io
+import json
+import os
+import pickle
+import sys
+import tarfile
+import zipfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch._weights_only_unpickler as wou
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import make_tar  # noqa: E402  (sibling script)
+
+
+# --------------------------------------------------------------------------
+# Models used by several fixtures
+
+
+class SimpleNet(nn.Module):
+    """The seed's model: fc1 -> relu -> fc2."""
+
+    def __init__(self, input_size, hidden_size, output_size):
+        super().__init__()
+        self.fc1 = nn.Linear(input_size, hidden_size)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+class ConvNet(nn.Module):
+    """A small model with a BatchNorm (state_dict _metadata version 2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+# --------------------------------------------------------------------------
+# Recording what PyTorch sees
+
+
+def dtype_name(dt):
+    return str(dt).replace("torch.", "")
+
+
+def tensor_bytes(t):
+    """The tensor's contiguous little-endian bytes, never via a float conversion."""
+    t = t.detach()
+    if t.is_quantized:
+        t = t.int_repr()
+    t = t.contiguous()
+    if t.dtype == torch.bfloat16:
+        t = t.view(torch.int16)
+    assert sys.byteorder == "little"
+    return t.numpy().tobytes()
+
+
+def storage_cdata(t):
+    return t.storage()._storage._cdata
+
+
+class Recorder:
+    """Walks a loaded object and collects the manifest's tensors and values."""
+
+    def __init__(self, locations):
+        self.locations = locations  # storage _cdata -> saved location tag
+        self.groups = {}  # storage _cdata -> group number
+        self.group_paths = collections.defaultdict(list)
+        self.tensors = []
+        self.values = []
+
+    def walk(self, obj, path):
+        if isinstance(obj, torch.Tensor):
+            self.tensors.append(self.tensor(obj, path))
+        elif isinstance(obj, dict):  # dict, OrderedDict, Counter, defaultdict
+            for k, v in obj.items():
+                self.walk(v, join(path, k))
+        elif isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
+            for i, v in enumerate(obj):
+                self.walk(v, join(path, i))
+        else:
+            self.values.append(value_record(obj, path))
+
+    def group(self, t, path):
+        cd = storage_cdata(t)
+        g = self.groups.setdefault(cd, len(self.groups))
+        self.group_paths[g].append(path)
+        return g, self.locations.get(cd, "?")
+
+    def tensor(self, t, path):
+        rec = {
+            "path": path,
+            "dtype": dtype_name(t.dtype),
+            "shape": list(t.shape),
+            "requires_grad": t.requires_grad,
+            "is_parameter": isinstance(t, nn.Parameter),
+            "numel": t.numel(),
+        }
+        if t.is_sparse:
+            rec.update(
+                layout="sparse_coo",
+                stride=None,
+                storage_offset=None,
+                sha256=None,
+                location=None,
+                storage_group=None,
+                nbytes=None,
+                indices=self.tensor(t._indices(), path + "#indices"),
+                values=self.tensor(t._values(), path + "#values"),
+            )
+            return rec
+        rec["stride"] = list(t.stride())
+        rec["storage_offset"] = t.storage_offset()
+        if t.is_meta:
+            rec.update(sha256=None, location="meta", storage_group=None,
+                       nbytes=t.numel() * t.element_size())
+            return rec
+        b = tensor_bytes(t)
+        rec["sha256"] = hashlib.sha256(b).hexdigest()
+        rec["nbytes"] = len(b)
+        rec["storage_group"], rec["location"] = self.group(t, path)
+        if t.is_quantized:
+            q = {"qscheme": str(t.qscheme()).replace("torch.", "")}
+            if t.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+                q.update(scale=t.q_scale(), zero_point=t.q_zero_point())
+            else:
+                q.update(scales=t.q_per_channel_scales().tolist(),
+                         zero_points=t.q_per_channel_zero_points().tolist(),
+                         axis=t.q_per_channel_axis())
+            rec["quant"] = q
+        return rec
+
+    def shared(self):
+        return [paths for _, paths in sorted(self.group_paths.items()) if len(paths) > 1]
+
+
+def join(path, key):
+    key = str(key)
+    return key if path == "" else path + "/" + key
+
+
+def type_name(v):
+    t = type(v)
+    if t.__module__ == "builtins":
+        return t.__qualname__
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def value_record(v, path):
+    rec = {"path": path, "type": type_name(v), "repr": repr(v)}
+    if isinstance(v, (np.ndarray, np.generic)):
+        rec["type"] = "numpy." + type(v).__name__
+        rec["dtype"] = str(v.dtype)
+        rec["shape"] = list(v.shape)
+    return rec
+
+
+def load_recorded(path):
+    """torch.load on CPU, remembering each storage's saved location tag."""
+    locations = {}
+
+    def recorder(storage, location):
+        locations[storage._cdata] = location
+        return storage
+
+    obj = torch.load(path, map_location=recorder)
+    return obj, locations
+
+
+# --------------------------------------------------------------------------
+# Globals and weights_only
+
+
+class _Inert:
+    """Stands in for every global while scanning: accepts anything, runs nothing."""
+
+    def __new__(cls, *a, **k):
+        return object.__new__(cls)
+
+    def __init__(self, *a, **k):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+    def __setitem__(self, k, v):
+        pass
+
+    def append(self, v):
+        pass
+
+    def extend(self, v):
+        pass
+
+
+class _GlobalScanner(pickle.Unpickler):
+    def __init__(self, f, seen):
+        super().__init__(f)
+        self.seen = seen
+
+    def find_class(self, module, name):
+        full = f"{module}.{name}"
+        if full not in self.seen:
+            self.seen.append(full)
+        return _Inert
+
+    def persistent_load(self, pid):
+        return _Inert()
+
+
+def scan_globals_stream(f, count, seen):
+    for _ in range(count):
+        _GlobalScanner(f, seen).load()
+
+
+def pickles_of(path, fmt):
+    """Yields (file object, number of pickles) for every pickle stream in the file."""
+    if fmt == "torch-zip":
+        with zipfile.ZipFile(path) as z:
+            name = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+            yield io.BytesIO(z.read(name)), 1
+    elif fmt == "torch-legacy":
+        with open(path, "rb") as f:
+            # magic, protocol, sys_info, the object, the storage keys
+            yield f, 5
+    elif fmt == "torch-tar":
+        with tarfile.open(path, format=tarfile.PAX_FORMAT) as tar:
+            # `storages` and `tensors` interleave raw bytes; their pickles
+            # only hold storage type globals, which make_tar records itself.
+            yield io.BytesIO(tar.extractfile("pickle").read()), 1
+    else:
+        with open(path, "rb") as f:
+            yield f, 1
+
+
+def unsafe_globals(path, fmt, extra=()):
+    seen = list(extra)
+    for f, n in pickles_of(path, fmt):
+        scan_globals_stream(f, n, seen)
+    allowed = wou._get_allowed_globals()
+    return [g for g in seen if g not in allowed]
+
+
+def weights_only_ok(path):
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+        return True
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------
+# Writing
+
+
+class Gen:
+    def __init__(self, out, large):
+        self.out = out
+        self.large = large
+        self.fixtures = []
+
+    def rel(self, path):
+        return os.path.relpath(path, REPO)
+
+    def record(self, path, fmt, proto, description, extra_globals=()):
+        if fmt == "pickle":
+            with open(path, "rb") as f:
+                obj = pickle.load(f)
+            locations = {}
+        else:
+            obj, locations = load_recorded(path)
+        rec = Recorder(locations)
+        rec.walk(obj, "")
+        self.fixtures.append({
+            "file": self.rel(path),
+            "format": fmt,
+            "pickle_protocol": proto,
+            "description": description,
+            "tensors": rec.tensors,
+            "values": rec.values,
+            "shared": rec.shared(),
+            "weights_only_ok": weights_only_ok(path),
+            "unsafe_globals": unsafe_globals(path, fmt, extra_globals),
+            "large": self.large,
+        })
+        return obj
+
+    def save(self, sub, name, obj, description, proto=2, legacy=False):
+        d = os.path.join(self.out, sub)
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, name)
+        torch.save(obj, path, pickle_protocol=proto,
+                   _use_new_zipfile_serialization=not legacy)
+        self.record(path, "torch-legacy" if legacy else "torch-zip", proto, description)
+        return path
+
+    def both(self, name, make, description):
+        """Saves make() as zip/<name>.pt and legacy/<name>.pt (re-seeded each time)."""
+        for sub, legacy in (("zip", False), ("legacy", True)):
+            obj = make()
+            self.save(sub, name + ".pt", obj, description, legacy=legacy)
+
+    def write_manifest(self):
+        path = os.path.join(self.out, "manifest.json")
+        with open(path, "w") as f:
+            json.dump({"torch_version": torch.__version__, "fixtures": self.fixtures},
+                      f, indent=1, allow_nan=False)
+            f.write("\n")
+
+
+def seeded(fn):
+    def wrapper():
+        torch.manual_seed(0)
+        np.random.seed(0)
+        return fn()
+    return wrapper
+
+
+# --------------------------------------------------------------------------
+# The fixtures
+
+
+@seeded
+def make_dtypes():
+    base = torch.randn(2, 3)
+    return collections.OrderedDict([
+        ("float32", base.clone()),
+        ("float64", torch.randn(2, 3, dtype=torch.float64)),
+        ("float16", (base * 100).to(torch.float16)),
+        ("bfloat16", (base * 100).to(torch.bfloat16)),
+        ("complex64", torch.randn(2, 3, dtype=torch.complex64)),
+        ("complex128", torch.randn(2, 3, dtype=torch.complex128)),
+        ("int8", torch.randint(-128, 128, (2, 3), dtype=torch.int8)),
+        ("int16", torch.randint(-2**15, 2**15, (2, 3), dtype=torch.int16)),
+        ("int32", torch.randint(-2**31, 2**31, (2, 3), dtype=torch.int32)),
+        ("int64", torch.randint(-2**62, 2**62, (2, 3), dtype=torch.int64)),
+        ("uint8", torch.randint(0, 256, (2, 3), dtype=torch.uint8)),
+        ("bool", torch.tensor([[True, False, True], [False, False, True]])),
+    ])
+
+
+@seeded
+def make_quantized():
+    x = torch.randn(2, 4)
+    scales = torch.tensor([0.05, 0.1], dtype=torch.float64)
+    zps = torch.tensor([1, -2])
+    return collections.OrderedDict([
+        ("qint8", torch.quantize_per_tensor(x, 0.05, 3, torch.qint8)),
+        ("quint8", torch.quantize_per_tensor(x, 0.05, 128, torch.quint8)),
+        ("qint32", torch.quantize_per_tensor(x, 0.001, -7, torch.qint32)),
+        ("quint4x2", torch.quantize_per_tensor(x.abs(), 0.25, 1, torch.quint4x2)),
+        ("qint8_per_channel", torch.quantize_per_channel(x, scales, zps, 0, torch.qint8)),
+        ("quint8_per_channel",
+         torch.quantize_per_channel(x, scales, torch.tensor([100, 130]), 0, torch.quint8)),
+        ("qint32_per_channel",
+         torch.quantize_per_channel(x, torch.tensor([0.01, 0.02, 0.03, 0.04], dtype=torch.float64),
+                                    torch.tensor([0, 1, 2, 3]), 1, torch.qint32)),
+    ])
+
+
+@seeded
+def make_scalars_empty():
+    i64 = torch.iinfo(torch.int64)
+    i32 = torch.iinfo(torch.int32)
+    return {
+        "scalar_f32": torch.tensor(3.5),
+        "scalar_f64": torch.tensor(-2.25, dtype=torch.float64),
+        "scalar_i64": torch.tensor(i64.max),
+        "scalar_bool": torch.tensor(True),
+        "scalar_bf16": torch.tensor(1.5, dtype=torch.bfloat16),
+        "empty_1d": torch.empty(0),
+        "empty_3d": torch.empty(2, 0, 3, dtype=torch.int32),
+        "int64_extremes": torch.tensor([i64.min, i64.max, 0, -1, 1], dtype=torch.int64),
+        "int32_extremes": torch.tensor([i32.min, i32.max, 0, -1], dtype=torch.int32),
+        "float_specials": torch.tensor([float("inf"), float("-inf"), float("nan"), -0.0, 1e-45,
+                                        3.4028234663852886e38]),
+        "float16_specials": torch.tensor([65504.0, -65504.0, 6e-8, float("inf"), float("nan")],
+                                         dtype=torch.float16),
+    }
+
+
+@seeded
+def make_views():
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+    col = torch.arange(3, dtype=torch.int64).reshape(3, 1)
+    img = torch.randn(2, 3, 4, 5)
+    return collections.OrderedDict([
+        ("base", base),
+        ("rows_1_3", base[1:3]),  # storage offset 6
+        ("transposed", base.t()),  # strides (1, 6)
+        ("every_other_col", base[:, ::2]),  # strides (6, 2)
+        ("narrow_offset", base[2, 1:5]),  # offset 13, 1-D
+        ("expanded", col.expand(3, 4)),  # stride 0
+        ("channels_last", img.contiguous(memory_format=torch.channels_last)),
+        ("unrelated", torch.randn(5)),
+    ])
+
+
+@seeded
+def make_tied():
+    w = torch.randn(4, 3)
+    emb = nn.Parameter(torch.randn(6, 3))
+    return collections.OrderedDict([
+        ("encoder.weight", emb),
+        ("decoder.weight", emb),  # the same Parameter twice (tied weights)
+        ("a", w),
+        ("b", w),  # the same tensor object twice
+        ("a_flat", w.view(12)),  # another view of a's storage
+        ("a_row", w[1]),
+    ])
+
+
+@seeded
+def make_simplenet():
+    return SimpleNet(10, 5, 2).state_dict()
+
+
+@seeded
+def make_convnet():
+    m = ConvNet()
+    m.train()
+    m(torch.randn(2, 3, 5, 5))  # move the BatchNorm running stats
+    return m.state_dict()
+
+
+@seeded
+def make_checkpoint():
+    model = SimpleNet(10, 5, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(8, 10), torch.randn(8, 2)
+    loss = None
+    for _ in range(2):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+    return {
+        "epoch": 2,
+        "loss": loss.item(),
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": opt.state_dict(),
+        "np_loss": np.float64(0.125),
+        "np_counts": np.array([3, 1, 4, 1, 5], dtype=np.int64),
+        "np_matrix": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "args": argparse.Namespace(lr=0.001, batch_size=8, model="simplenet"),
+    }
+
+
+@seeded
+def make_dataparallel():
+    return nn.DataParallel(SimpleNet(10, 5, 2)).state_dict()
+
+
+@seeded
+def make_parameters():
+    return {
+        "weight": nn.Parameter(torch.randn(3, 2)),
+        "frozen": nn.Parameter(torch.randn(2), requires_grad=False),
+        "leaf_requires_grad": torch.randn(2, 2).requires_grad_(),
+        "plain": torch.randn(2),
+    }
+
+
+@seeded
+def make_parameter_root():
+    return nn.Parameter(torch.randn(2, 3))
+
+
+@seeded
+def make_tensor_root():
+    return torch.arange(10, dtype=torch.int16)
+
+
+@seeded
+def make_nested():
+    t = torch.randn(3)
+    return {
+        "list": [1, 2.5, "x", None, True, t, [torch.ones(2, dtype=torch.int8), []]],
+        "tuple": (t, (1, 2), ()),
+        "dict": {"inner": {"t": torch.zeros(2, 2), "n": -7}, "empty": {}},
+        "int_keys": {0: "zero", 1: torch.tensor([1, 2])},
+        "set": {1, 2, 3},
+        "frozenset": frozenset({4, 5}),
+        "bytes": b"\x00abc\xff",
+        "bytearray": bytearray(b"xy"),
+        "complex": complex(1.5, -2.0),
+        "big_int": 2**70,
+        "neg_big_int": -(2**64),
+        "float": 0.1,
+        "unicode": "héllo ✓",
+        "size": torch.Size([2, 3]),
+        "device": torch.device("cpu"),
+        "dtype": torch.float16,
+        "counter": collections.Counter({"a": 2}),
+        "ordered": collections.OrderedDict([("z", 1), ("a", 2)]),
+    }
+
+
+@seeded
+def make_sparse():
+    dense = torch.zeros(3, 4)
+    dense[0, 1], dense[2, 3], dense[1, 0] = 1.5, -2.0, 3.0
+    return {"coo": dense.to_sparse(), "dense": dense}
+
+
+@seeded
+def make_meta():
+    return {"meta": torch.empty(3, 4, device="meta"), "cpu": torch.ones(2)}
+
+
+@seeded
+def make_mixed():
+    """A bit of everything, for the pickle protocol variants."""
+    return {
+        "state": make_simplenet(),
+        "views": [torch.arange(6.0)[1:4], torch.arange(6.0).reshape(2, 3).t()],
+        "meta": {"epoch": 3, "name": "mixed", "lr": 0.5, "flags": (True, None)},
+        "bf16": torch.randn(2, 2).to(torch.bfloat16),
+    }
+
+
+def save_cuda(gen, legacy):
+    """Tensors tagged cuda:0 (and cuda:1): the bytes are the CPU copy, as PyTorch writes them."""
+    torch.manual_seed(0)
+    obj = collections.OrderedDict([
+        ("cuda0.weight", torch.randn(3, 2)),
+        ("cuda0.bias", torch.randn(3)),
+        ("cuda1.weight", torch.randn(2, 2)),
+        ("cpu.weight", torch.randn(2)),
+    ])
+    tags = {}
+    for k, v in obj.items():
+        tags[v.storage()._storage._cdata] = k.split(".")[0].replace("cuda", "cuda:")
+    orig = torch.serialization.location_tag
+
+    def fake_tag(storage):
+        s = storage._storage if isinstance(storage, torch.storage.TypedStorage) else storage
+        return tags.get(s._cdata, "cpu")
+
+    torch.serialization.location_tag = fake_tag
+    try:
+        sub = "legacy" if legacy else "zip"
+        d = os.path.join(gen.out, sub)
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "cuda.pt")
+        torch.save(obj, path, _use_new_zipfile_serialization=not legacy)
+    finally:
+        torch.serialization.location_tag = orig
+    gen.record(path, "torch-legacy" if legacy else "torch-zip", 2,
+               "state_dict whose storages are tagged cuda:0 / cuda:1 / cpu "
+               "(location_tag patched while saving; bytes are the CPU copy)")
+
+
+def write_plain_pickles(gen):
+    d = os.path.join(gen.out, "pickle")
+    os.makedirs(d, exist_ok=True)
+    obj = {"a": 1, "b": 300, "c": -70000, "d": 2**40, "e": 0}
+    for proto in (2, 4):
+        path = os.path.join(d, f"ints_p{proto}.pkl")
+        with open(path, "wb") as f:
+            pickle.dump(obj, f, protocol=proto)
+        gen.record(path, "pickle", proto, f"plain pickle.dump of a dict of ints, protocol {proto}")
+
+
+def write_tar(gen):
+    d = os.path.join(gen.out, "tar")
+    os.makedirs(d, exist_ok=True)
+    for name, obj, desc in make_tar.examples():
+        path = os.path.join(d, name)
+        storage_globals = make_tar.save_tar(obj, path)
+        got = torch.load(path, map_location="cpu")
+        make_tar.assert_same(obj, got)
+        gen.record(path, "torch-tar", 2, desc, extra_globals=storage_globals)
+
+
+def write_large(gen):
+    import torchvision
+    for arch in ("resnet18", "mobilenet_v3_small"):
+        torch.manual_seed(0)
+        sd = getattr(torchvision.models, arch)(weights=None).state_dict()
+        for sub, legacy in (("zip", False), ("legacy", True)):
+            gen.save(sub, arch + ".pt", sd,
+                     f"torchvision {arch} state_dict (seeded init, torch.manual_seed(0))",
+                     legacy=legacy)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(REPO, "testdata", "fixtures"))
+    ap.add_argument("--large", action="store_true",
+                    help="also write torchvision state_dicts to OUT/large (git-ignored)")
+    args = ap.parse_args()
+    out = os.path.abspath(args.out)
+
+    gen = Gen(out, large=False)
+    gen.both("dtypes", make_dtypes, "one 2x3 tensor per plain dtype torch 1.13 saves")
+    gen.both("quantized", make_quantized,
+             "quantized tensors: qint8/quint8/qint32/quint4x2 per-tensor, "
+             "qint8/quint8/qint32 per-channel (quint4x2 per-channel is not implemented in 1.13)")
+    gen.both("scalars_empty", make_scalars_empty,
+             "0-d scalars, empty tensors, int extremes, float specials")
+    gen.both("views", make_views,
+             "views of one storage: offsets, transpose, step, narrow; stride-0 expand; channels_last")
+    gen.both("tied", make_tied, "tied weights: the same Parameter/tensor under two keys, views")
+    gen.both("simplenet", make_simplenet, "SimpleNet(10,5,2).state_dict() (OrderedDict with _metadata)")
+    gen.both("convnet", make_convnet, "Conv2d+BatchNorm2d+Linear state_dict after one train step "
+             "(num_batches_tracked, BatchNorm _metadata version 2)")
+    gen.both("checkpoint", make_checkpoint,
+             "training checkpoint: epoch, loss, SimpleNet state_dict, Adam state after 2 steps, "
+             "numpy scalar and arrays, argparse.Namespace")
+    gen.both("dataparallel", make_dataparallel, "DataParallel(SimpleNet) state_dict: 'module.' keys")
+    gen.both("parameters", make_parameters, "Parameters (trainable and frozen) and plain tensors in a dict")
+    gen.both("parameter_root", make_parameter_root, "a Parameter saved at the root")
+    gen.both("tensor_root", make_tensor_root, "an int16 tensor saved at the root")
+    gen.both("nested", make_nested,
+             "nested lists/tuples/dicts, sets, bytes, complex, big ints, torch.Size/device/dtype, Counter")
+    gen.both("sparse", make_sparse, "a sparse COO tensor (coalesced) next to its dense form")
+    gen.both("meta", make_meta, "a meta tensor (no storage) next to a CPU tensor")
+    save_cuda(gen, legacy=False)
+    save_cuda(gen, legacy=True)
+    for proto in (2, 3, 4, 5):
+        gen.save("proto", f"mixed_p{proto}.pt", make_mixed_seeded(),
+                 f"mixed state_dict/views/values saved with pickle_protocol={proto}", proto=proto)
+    gen.save("proto", "mixed_legacy_p4.pt", make_mixed_seeded(),
+             "mixed object, legacy format with pickle_protocol=4", proto=4, legacy=True)
+    write_plain_pickles(gen)
+    write_tar(gen)
+    gen.write_manifest()
+    print(f"wrote {len(gen.fixtures)} fixtures to {out}")
+
+    if args.large:
+        lg = Gen(os.path.join(out, "large"), large=True)
+        write_large(lg)
+        lg.write_manifest()
+        print(f"wrote {len(lg.fixtures)} large fixtures to {lg.out}")
+
+
+def make_mixed_seeded():
+    torch.manual_seed(0)
+    return make_mixed()
+
+
+if __name__ == "__main__":
+    main()
