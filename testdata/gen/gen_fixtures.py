@@ -17,12 +17,19 @@ itself reads from the bytes:
              "values", "shared", "weights_only_ok", "unsafe_globals", "large"}
   tensor  = {"path", "dtype", "shape", "stride", "storage_offset", "sha256",
              "requires_grad", "is_parameter", "location", "storage_group",
-             "numel", "nbytes"} (+ "quant" for quantized tensors,
-             + "layout", "indices", "values" for sparse COO tensors)
+             "numel", "nbytes"}
+             + "quant" {qscheme, scale, zero_point | scales, zero_points, axis}
+               for quantized tensors
+             + "layout": "sparse_coo" with "indices"/"values", or "sparse_csr"
+               with "crow_indices"/"col_indices"/"values": full tensor records
+               of the components, at paths "<path>#<component>"; the sparse
+               tensor's own stride/storage_offset/sha256/... are null
+             + "python_type" for tensor subclasses, e.g. "__main__.TaggedTensor")
   value   = {"path", "type", "repr"} (+ "dtype", "shape" for numpy values)
 
 `path` joins dict keys and list/tuple indices with "/"; a tensor saved at the
-root has path "". `sha256` is over the tensor's contiguous little-endian bytes
+root has path "". A whole pickled nn.Module (torch.save(model)) is recorded
+through its state_dict: its tensors' paths are the state_dict keys. `sha256` is over the tensor's contiguous little-endian bytes
 (int_repr bytes for quantized tensors; raw bytes for bfloat16/complex/bool,
 never through a float conversion); it is null for meta tensors, which have no
 data. `storage_group` numbers the distinct storages in first-seen order;
@@ -77,6 +84,10 @@ class SimpleNet(nn.Module):
         return self.fc2(self.relu(self.fc1(x)))
 
 
+class TaggedTensor(torch.Tensor):
+    """A tensor subclass: torch.save reduces it with torch._tensor._rebuild_from_type_v2."""
+
+
 class ConvNet(nn.Module):
     """A small model with a BatchNorm (state_dict _metadata version 2)."""
 
@@ -126,7 +137,11 @@ class Recorder:
         self.values = []
 
     def walk(self, obj, path):
-        if isinstance(obj, torch.Tensor):
+        if isinstance(obj, nn.Module):
+            # A whole pickled module: record its state_dict (keys as paths).
+            for k, v in obj.state_dict(keep_vars=True).items():
+                self.walk(v, join(path, k))
+        elif isinstance(obj, torch.Tensor):
             self.tensors.append(self.tensor(obj, path))
         elif isinstance(obj, dict):  # dict, OrderedDict, Counter, defaultdict
             for k, v in obj.items():
@@ -152,6 +167,22 @@ class Recorder:
             "is_parameter": isinstance(t, nn.Parameter),
             "numel": t.numel(),
         }
+        if type(t) not in (torch.Tensor, nn.Parameter):
+            rec["python_type"] = f"{type(t).__module__}.{type(t).__qualname__}"
+        if t.layout == torch.sparse_csr:
+            rec.update(
+                layout="sparse_csr",
+                stride=None,
+                storage_offset=None,
+                sha256=None,
+                location=None,
+                storage_group=None,
+                nbytes=None,
+                crow_indices=self.tensor(t.crow_indices(), path + "#crow_indices"),
+                col_indices=self.tensor(t.col_indices(), path + "#col_indices"),
+                values=self.tensor(t.values(), path + "#values"),
+            )
+            return rec
         if t.is_sparse:
             rec.update(
                 layout="sparse_coo",
@@ -261,7 +292,8 @@ class _GlobalScanner(pickle.Unpickler):
         return _Inert
 
     def persistent_load(self, pid):
-        return _Inert()
+        # A class, so that a legacy ('module', cls, ...) id can feed NEWOBJ.
+        return _Inert
 
 
 def scan_globals_stream(f, count, seen):
@@ -318,13 +350,15 @@ class Gen:
     def rel(self, path):
         return os.path.relpath(path, REPO)
 
-    def record(self, path, fmt, proto, description, extra_globals=()):
+    def record(self, path, fmt, proto, description, extra_globals=(), fix=None):
         if fmt == "pickle":
             with open(path, "rb") as f:
                 obj = pickle.load(f)
             locations = {}
         else:
             obj, locations = load_recorded(path)
+        if fix:
+            fix(obj)
         rec = Recorder(locations)
         rec.walk(obj, "")
         self.fixtures.append({
@@ -575,6 +609,146 @@ def make_mixed():
     }
 
 
+@seeded
+def make_model():
+    """A whole module pickled by reference (classes __main__.SimpleNet, torch.nn...)."""
+    return SimpleNet(10, 5, 2)
+
+
+@seeded
+def make_subclass():
+    t = torch.randn(2, 3).as_subclass(TaggedTensor)
+    t.tag = "hello"
+    return {"tagged": t, "plain": torch.randn(2)}
+
+
+@seeded
+def make_sparse_csr():
+    dense = torch.zeros(3, 4)
+    dense[0, 1], dense[2, 3], dense[2, 0] = 1.5, -2.0, 3.0
+    return {"csr": dense.to_sparse_csr(), "dense": dense}
+
+
+def _swap_unit(dtype):
+    """The byte-swap unit for a dtype: the element size, or half of it for complex."""
+    size = torch._utils._element_size(dtype)
+    return size // 2 if dtype.is_complex else size
+
+
+def _swap(data, unit):
+    if unit == 1 or not data:
+        return data
+    a = np.frombuffer(data, dtype=np.uint8).reshape(-1, unit)
+    return a[:, ::-1].tobytes()
+
+
+def save_with_byteorder(obj, path, byteorder):
+    """torch.save's zip layout as torch >= 2.1 writes it: a `byteorder` record after data.pkl.
+
+    This is torch 1.13's _save with that one record added and, for "big", every
+    storage byte-swapped the way torch >= 2.1 writes on a big-endian machine
+    (and undoes with storage.byteswap(dtype) when loading on a little-endian one).
+    """
+    storages = collections.OrderedDict()  # key -> (untyped storage, dtype)
+    ids = {}
+
+    def persistent_id(o):
+        if isinstance(o, torch.storage.TypedStorage):
+            st, dtype = o._storage, o.dtype
+            key = ids.setdefault(st._cdata, str(len(ids)))
+            storages[key] = (st, dtype)
+            return ("storage", getattr(torch, o.pickle_storage_type()), key, "cpu", o.size())
+        return None
+
+    buf = io.BytesIO()
+    p = pickle.Pickler(buf, protocol=2)
+    p.persistent_id = persistent_id
+    p.dump(obj)
+    w = torch._C.PyTorchFileWriter(path)
+    data = buf.getvalue()
+    w.write_record("data.pkl", data, len(data))
+    w.write_record("byteorder", byteorder.encode(), len(byteorder))
+    for key in sorted(storages):
+        st, dtype = storages[key]
+        raw = bytes(st.tolist()) if st.nbytes() else b""
+        if byteorder == "big":
+            raw = _swap(raw, _swap_unit(dtype))
+        w.write_record(f"data/{key}", raw, len(raw))
+    w.write_end_of_file()
+    return storages
+
+
+def unswap_loaded(obj):
+    """Byte-swaps, in place, every storage reachable from obj (what torch >= 2.1 does for "big")."""
+    done = set()
+
+    def fix(t):
+        if t.is_meta or t.is_sparse:
+            return
+        st = t.storage()
+        if st._storage._cdata in done or st.nbytes() == 0:
+            return
+        done.add(st._storage._cdata)
+        u8 = torch.tensor([], dtype=torch.uint8).set_(st._storage).numpy()
+        unit = _swap_unit(t.dtype)
+        u8[:] = np.frombuffer(_swap(u8.tobytes(), unit), dtype=np.uint8)
+
+    def walk(o):
+        if isinstance(o, torch.Tensor):
+            fix(o)
+        elif isinstance(o, dict):
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                walk(v)
+
+    walk(obj)
+    return obj
+
+
+@seeded
+def make_byteorder():
+    w = torch.randn(2, 3)
+    return collections.OrderedDict([
+        ("f32", w),
+        ("f32_t", w.t()),
+        ("f64", torch.randn(3, dtype=torch.float64)),
+        ("f16", torch.randn(3).to(torch.float16)),
+        ("bf16", torch.randn(3).to(torch.bfloat16)),
+        ("c64", torch.randn(2, dtype=torch.complex64)),
+        ("i16", torch.tensor([1, -2, 0x1234], dtype=torch.int16)),
+        ("i32", torch.tensor([1, -2, 0x12345678], dtype=torch.int32)),
+        ("i64", torch.tensor([1, -2, 0x123456789ABCDEF], dtype=torch.int64)),
+        ("u8", torch.tensor([1, 2, 255], dtype=torch.uint8)),
+        ("b", torch.tensor([True, False])),
+    ])
+
+
+def write_byteorder(gen):
+    import roundtrip_check
+    d = os.path.join(gen.out, "zip")
+    os.makedirs(d, exist_ok=True)
+    for order in ("little", "big"):
+        path = os.path.join(d, f"byteorder_{order}.pt")
+        orig = make_byteorder()
+        save_with_byteorder(orig, path, order)
+        # torch 1.13 ignores the record; undo the swap to see what >= 2.1 sees.
+        loaded = torch.load(path, map_location="cpu")
+        if order == "big":
+            unswap_loaded(loaded)
+        diff = roundtrip_check.compare(orig, loaded)
+        if diff:
+            raise AssertionError(f"{path}: {diff}")
+        gen.record(path, "torch-zip", 2,
+                   f"hand-assembled torch>=2.1 layout with a `byteorder` record = {order!r}"
+                   + (" and byte-swapped storages (torch 1.13 cannot write big-endian; it "
+                      "ignores the record and reads swapped values: the manifest gives the "
+                      "values after the swap that torch>=2.1 does)" if order == "big" else
+                      " (torch 1.13 reads it as is)"),
+                   fix=unswap_loaded if order == "big" else None)
+
+
 def save_cuda(gen, legacy):
     """Tensors tagged cuda:0 (and cuda:1): the bytes are the CPU copy, as PyTorch writes them."""
     torch.manual_seed(0)
@@ -672,6 +846,14 @@ def main():
              "nested lists/tuples/dicts, sets, bytes, complex, big ints, torch.Size/device/dtype, Counter")
     gen.both("sparse", make_sparse, "a sparse COO tensor (coalesced) next to its dense form")
     gen.both("meta", make_meta, "a meta tensor (no storage) next to a CPU tensor")
+    gen.both("model", make_model,
+             "a whole SimpleNet module, torch.save(model): classes pickled by reference "
+             "(legacy form also carries the module source); tensor paths are state_dict keys")
+    gen.both("subclass", make_subclass,
+             "a torch.Tensor subclass (__main__.TaggedTensor) with a Python attribute, "
+             "reduced via torch._tensor._rebuild_from_type_v2")
+    gen.both("sparse_csr", make_sparse_csr, "a sparse CSR tensor next to its dense form")
+    write_byteorder(gen)
     save_cuda(gen, legacy=False)
     save_cuda(gen, legacy=True)
     for proto in (2, 3, 4, 5):
