@@ -1,0 +1,697 @@
+package scan
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pthkit/pth/pickle"
+)
+
+// The symbolic machine runs a pickle's opcodes over symbolic values: it keeps the
+// stack, the mark stack and the memo as CPython's Unpickler does, but a GLOBAL is
+// only a name, a REDUCE only a record of what would have been called. It is
+// lenient: where CPython would raise (memo miss, stack underflow, calling a
+// constant) it notes an anomaly, pushes an opaque value and goes on, so that
+// everything reachable after the problem is still seen. Memory is linear in the
+// number of opcodes: containers hold pointers to values already built, and memo
+// GETs share them.
+
+type nodeKind uint8
+
+const (
+	kConst   nodeKind = iota // str, bytes, int, float, bool, None
+	kGlobal                  // a GLOBAL / STACK_GLOBAL / INST / EXT reference
+	kCall                    // the result of REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST
+	kTuple                   // tuple
+	kList                    // list
+	kDict                    // dict
+	kSet                     // set / frozenset
+	kPersID                  // persistent_load(id)
+	kOpaque                  // something the machine lost track of
+)
+
+// node is one symbolic value.
+type node struct {
+	kind  nodeKind
+	val   any      // kConst: string, []byte, int64, *big.Int, float64, bool, nil
+	glob  *finding // kGlobal: the finding it refers to
+	fn    *node    // kCall: the callable
+	items []*node  // kCall: arguments; containers: items (dicts: key, value, key, value …)
+	call  *callRec // kCall: the record of this call, when kept
+}
+
+// callRec is one recorded call of a global.
+type callRec struct {
+	text      string
+	discarded bool
+}
+
+// finding is one distinct global reached in a file.
+type finding struct {
+	key          string // identity within a file: module and name, marked when unresolved
+	module, name string
+	class        Class
+	reason       string
+	calls        []*callRec
+	moreCalls    int
+}
+
+const maxCallsPerGlobal = 8
+
+// anomaly is a point where CPython's unpickler would raise.
+type anomaly struct {
+	offset int64
+	msg    string
+}
+
+// machine is the symbolic unpickler for one pickle.
+type machine struct {
+	fs       *fileScan
+	stack    []*node
+	marks    []int
+	memo     map[int64]*node
+	maxMemo  int
+	proto    int64
+	sawGlob  bool // a GLOBAL-like opcode was decoded (for speculative scans)
+	anoms    []anomaly
+	offset   int64
+	maxDepth int
+}
+
+var errInvalidGlobal = errors.New("GLOBAL names no importable module or attribute")
+
+func newMachine(fs *fileScan, lim pickle.Limits) *machine {
+	return &machine{fs: fs, memo: map[int64]*node{}, maxMemo: lim.MaxMemo, maxDepth: lim.MaxDepth}
+}
+
+func (m *machine) anomaly(format string, a ...any) {
+	if len(m.anoms) < 16 {
+		m.anoms = append(m.anoms, anomaly{m.offset, fmt.Sprintf(format, a...)})
+	}
+}
+
+var opaque = &node{kind: kOpaque}
+
+func (m *machine) push(n *node) { m.stack = append(m.stack, n) }
+
+func (m *machine) pop() *node {
+	base := 0
+	if len(m.marks) > 0 {
+		base = m.marks[len(m.marks)-1]
+	}
+	if len(m.stack) <= base {
+		m.anomaly("stack underflow")
+		return opaque
+	}
+	n := m.stack[len(m.stack)-1]
+	m.stack = m.stack[:len(m.stack)-1]
+	return n
+}
+
+func (m *machine) top() *node {
+	base := 0
+	if len(m.marks) > 0 {
+		base = m.marks[len(m.marks)-1]
+	}
+	if len(m.stack) <= base {
+		m.anomaly("stack underflow")
+		return opaque
+	}
+	return m.stack[len(m.stack)-1]
+}
+
+// popMark pops everything above the last MARK and the mark itself.
+func (m *machine) popMark() []*node {
+	if len(m.marks) == 0 {
+		m.anomaly("no MARK on the stack")
+		items := m.stack
+		m.stack = nil
+		return items
+	}
+	at := m.marks[len(m.marks)-1]
+	m.marks = m.marks[:len(m.marks)-1]
+	if at > len(m.stack) {
+		at = len(m.stack)
+	}
+	items := append([]*node(nil), m.stack[at:]...)
+	m.stack = m.stack[:at]
+	return items
+}
+
+// run executes opcodes from or up to and including STOP. It returns nil after
+// STOP, io.EOF when the input ended cleanly before any opcode, and otherwise the
+// error that ended the pickle (the findings made so far are kept in m.fs).
+func (m *machine) run(or *pickle.OpReader) (ops int, err error) {
+	for {
+		op, err := or.Next()
+		if err != nil {
+			if err == io.EOF && ops > 0 {
+				return ops, fmt.Errorf("%w: input ends before STOP", pickle.ErrTruncated)
+			}
+			return ops, err
+		}
+		ops++
+		m.offset = op.Offset
+		if m.fs != nil {
+			if err := m.fs.chargeOp(); err != nil {
+				return ops, err
+			}
+		}
+		if done, err := m.step(op); done || err != nil {
+			return ops, err
+		}
+	}
+}
+
+func (m *machine) step(op pickle.Op) (stop bool, err error) {
+	switch op.Code {
+	case pickle.OpStop:
+		if len(m.stack) > 1 {
+			for _, n := range m.stack[:len(m.stack)-1] {
+				markDiscarded(n)
+			}
+		}
+		return true, nil
+	case pickle.OpProto:
+		m.proto, _ = op.Arg.(int64)
+	case pickle.OpFrame:
+	case pickle.OpMark:
+		if len(m.marks) >= m.maxDepth {
+			return true, fmt.Errorf("%w: more than %d nested MARKs", pickle.ErrLimit, m.maxDepth)
+		}
+		m.marks = append(m.marks, len(m.stack))
+	case pickle.OpPop:
+		if len(m.marks) > 0 && m.marks[len(m.marks)-1] == len(m.stack) {
+			m.marks = m.marks[:len(m.marks)-1] // CPython 3's POP of a MARK
+			break
+		}
+		markDiscarded(m.pop())
+	case pickle.OpPopMark:
+		for _, n := range m.popMark() {
+			markDiscarded(n)
+		}
+	case pickle.OpDup:
+		m.push(m.top())
+
+	// Constants.
+	case pickle.OpNone, pickle.OpNewTrue, pickle.OpNewFalse,
+		pickle.OpInt, pickle.OpBinInt, pickle.OpBinInt1, pickle.OpBinInt2,
+		pickle.OpLong, pickle.OpLong1, pickle.OpLong4, pickle.OpFloat, pickle.OpBinFloat,
+		pickle.OpUnicode, pickle.OpBinUnicode, pickle.OpShortBinUnicode, pickle.OpBinUnicode8,
+		pickle.OpBinBytes, pickle.OpShortBinBytes, pickle.OpBinBytes8, pickle.OpByteArray8:
+		v := op.Arg
+		switch op.Code {
+		case pickle.OpNewTrue:
+			v = true
+		case pickle.OpNewFalse:
+			v = false
+		}
+		m.push(&node{kind: kConst, val: v})
+	case pickle.OpString, pickle.OpBinString, pickle.OpShortBinString:
+		// Python 3 decodes these as text (encoding="ASCII" by default, "latin1" for
+		// torch.load); a name built from them is a str either way.
+		b, _ := op.Arg.([]byte)
+		m.push(&node{kind: kConst, val: latin1(b)})
+
+	// Containers.
+	case pickle.OpEmptyTuple:
+		m.push(&node{kind: kTuple})
+	case pickle.OpTuple:
+		m.push(&node{kind: kTuple, items: m.popMark()})
+	case pickle.OpTuple1, pickle.OpTuple2, pickle.OpTuple3:
+		n := int(op.Code-pickle.OpTuple1) + 1
+		items := make([]*node, n)
+		for i := n - 1; i >= 0; i-- {
+			items[i] = m.pop()
+		}
+		m.push(&node{kind: kTuple, items: items})
+	case pickle.OpEmptyList:
+		m.push(&node{kind: kList})
+	case pickle.OpList:
+		m.push(&node{kind: kList, items: m.popMark()})
+	case pickle.OpEmptyDict:
+		m.push(&node{kind: kDict})
+	case pickle.OpDict:
+		items := m.popMark()
+		if len(items)%2 != 0 {
+			m.anomaly("DICT with an odd number of items")
+			items = items[:len(items)-1]
+		}
+		m.push(&node{kind: kDict, items: items})
+	case pickle.OpEmptySet:
+		m.push(&node{kind: kSet})
+	case pickle.OpFrozenSet:
+		m.push(&node{kind: kSet, items: m.popMark()})
+	case pickle.OpAppend:
+		v := m.pop()
+		m.addItems(m.top(), "append", []*node{v})
+	case pickle.OpAppends:
+		items := m.popMark()
+		m.addItems(m.top(), "extend", items)
+	case pickle.OpAddItems:
+		items := m.popMark()
+		m.addItems(m.top(), "add", items)
+	case pickle.OpSetItem:
+		v := m.pop()
+		k := m.pop()
+		m.addItems(m.top(), "__setitem__", []*node{k, v})
+	case pickle.OpSetItems:
+		items := m.popMark()
+		if len(items)%2 != 0 {
+			m.anomaly("SETITEMS with an odd number of items")
+			items = items[:len(items)-1]
+		}
+		m.addItems(m.top(), "__setitem__", items)
+
+	// Memo.
+	case pickle.OpPut, pickle.OpBinPut, pickle.OpLongBinPut:
+		idx, _ := op.Arg.(int64)
+		return false, m.memoPut(idx, m.top())
+	case pickle.OpMemoize:
+		return false, m.memoPut(int64(len(m.memo)), m.top())
+	case pickle.OpGet, pickle.OpBinGet, pickle.OpLongBinGet:
+		idx, _ := op.Arg.(int64)
+		n, ok := m.memo[idx]
+		if !ok {
+			m.anomaly("memo key %d was never stored", idx)
+			n = opaque
+		}
+		m.push(n)
+
+	// Globals.
+	case pickle.OpGlobal:
+		g, _ := op.Arg.(pickle.Global)
+		f, err := m.global(g.Module, g.Name)
+		if err != nil {
+			return true, err
+		}
+		m.push(&node{kind: kGlobal, glob: f})
+	case pickle.OpStackGlobal:
+		name := m.pop()
+		mod := m.pop()
+		ms, mok := constString(mod)
+		ns, nok := constString(name)
+		if !mok || !nok {
+			f := m.fs.unresolved(render(mod, 40), render(name, 40),
+				"STACK_GLOBAL operands are not constant strings (computed, or a memo miss): the name cannot be resolved statically")
+			m.push(&node{kind: kGlobal, glob: f})
+			m.sawGlob = true
+			break
+		}
+		f, err := m.global(ms, ns)
+		if err != nil {
+			return true, err
+		}
+		m.push(&node{kind: kGlobal, glob: f})
+	case pickle.OpExt1, pickle.OpExt2, pickle.OpExt4:
+		code, _ := op.Arg.(int64)
+		f := m.fs.unresolved("copyreg", "extension code "+strconv.FormatInt(code, 10),
+			"EXT opcode: names a global through copyreg's extension registry, which only the loading process knows")
+		m.sawGlob = true
+		m.push(&node{kind: kGlobal, glob: f})
+
+	// Calls.
+	case pickle.OpReduce:
+		args := m.pop()
+		fn := m.pop()
+		m.push(m.call(fn, tupleItems(args), ""))
+	case pickle.OpNewObj:
+		args := m.pop()
+		cls := m.pop()
+		m.push(m.call(cls, tupleItems(args), ".__new__"))
+	case pickle.OpNewObjEx:
+		kwargs := m.pop()
+		args := m.pop()
+		cls := m.pop()
+		items := tupleItems(args)
+		if kwargs.kind == kDict && len(kwargs.items) > 0 {
+			items = append(items[:len(items):len(items)], kwargs)
+		}
+		m.push(m.call(cls, items, ".__new__"))
+	case pickle.OpObj:
+		items := m.popMark()
+		if len(items) == 0 {
+			m.anomaly("OBJ without a class")
+			m.push(opaque)
+			break
+		}
+		m.push(m.call(items[0], items[1:], ""))
+	case pickle.OpInst:
+		g, _ := op.Arg.(pickle.Global)
+		args := m.popMark()
+		f, err := m.global(g.Module, g.Name)
+		if err != nil {
+			return true, err
+		}
+		m.push(m.call(&node{kind: kGlobal, glob: f}, args, ""))
+	case pickle.OpBuild:
+		state := m.pop()
+		target := m.top()
+		m.build(target, state)
+
+	case pickle.OpPersID, pickle.OpBinPersID:
+		var id *node
+		if op.Code == pickle.OpBinPersID {
+			id = m.pop()
+		} else {
+			s, _ := op.Arg.(string)
+			id = &node{kind: kConst, val: s}
+		}
+		m.push(&node{kind: kPersID, items: []*node{id}})
+	case pickle.OpNextBuffer, pickle.OpReadonlyBuffer:
+		m.anomaly("%s needs out-of-band buffers that a file cannot carry", op.Name)
+		if op.Code == pickle.OpNextBuffer {
+			m.push(opaque)
+		}
+	default:
+		return true, fmt.Errorf("%w: opcode %s not handled", pickle.ErrMalformed, op.Name)
+	}
+	return false, nil
+}
+
+func (m *machine) memoPut(idx int64, n *node) error {
+	if idx < 0 {
+		m.anomaly("negative memo index %d", idx)
+		return nil
+	}
+	if _, ok := m.memo[idx]; !ok && len(m.memo) >= m.maxMemo {
+		return fmt.Errorf("%w: more than %d memo entries", pickle.ErrLimit, m.maxMemo)
+	}
+	m.memo[idx] = n
+	return nil
+}
+
+// global records a reference to module.name. Names CPython could not decode or
+// import end the pickle with an error: nothing after them would run.
+func (m *machine) global(module, name string) (*finding, error) {
+	if !utf8.ValidString(module) || !utf8.ValidString(name) {
+		return nil, fmt.Errorf("%w: %q %q is not valid UTF-8", errInvalidGlobal, module, name)
+	}
+	if !validModule(module) || !validName(name) {
+		return nil, fmt.Errorf("%w: %.60q %.60q", errInvalidGlobal, module, name)
+	}
+	m.sawGlob = true
+	return m.fs.global(module, name), nil
+}
+
+// call records fn(*args) and returns the symbolic result.
+func (m *machine) call(fn *node, args []*node, suffix string) *node {
+	res := &node{kind: kCall, fn: fn, items: args}
+	head := headGlobal(fn)
+	switch {
+	case head != nil:
+	case fn.kind == kOpaque:
+		// The callable was lost (memo miss, underflow): fail closed.
+		head = m.fs.unresolved("?", "?", "calls a value the scanner could not follow (memo miss or stack underflow)")
+	default:
+		m.anomaly("calls a %s, which is not callable", kindName(fn.kind))
+		return res
+	}
+	var sb strings.Builder
+	sb.WriteString(render(fn, 80))
+	sb.WriteString(suffix)
+	sb.WriteByte('(')
+	for i, a := range args {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(render(a, 120))
+		if sb.Len() > 240 {
+			sb.WriteString(", …")
+			break
+		}
+	}
+	sb.WriteByte(')')
+	res.call = head.addCall(sb.String())
+	return res
+}
+
+// build records BUILD: target.__setstate__(state) or a __dict__ update.
+func (m *machine) build(target, state *node) {
+	switch target.kind {
+	case kGlobal:
+		target.glob.escalate("BUILD sets attributes on the module or class itself (it can replace functions other code calls)")
+		target.glob.addCall(render(target, 80) + ".__setstate__(" + render(state, 160) + ")")
+	case kCall:
+		if head := headGlobal(target); head != nil {
+			head.addCall(render(target, 80) + ".__setstate__(" + render(state, 160) + ")")
+		}
+	case kOpaque:
+	default:
+		// BUILD on a plain container: CPython sets attributes on it via __dict__,
+		// which fails for builtin types.
+		m.anomaly("BUILD on a %s", kindName(target.kind))
+	}
+}
+
+// addItems records APPEND(S)/SETITEM(S)/ADDITEMS into a container. On a call
+// result it is a method call on an arbitrary object; on a global it mutates a
+// module-level object, which only an attack does.
+func (m *machine) addItems(target *node, method string, items []*node) {
+	switch target.kind {
+	case kList, kDict, kSet:
+		if m.fs != nil && m.fs.chargeItems(len(items)) != nil {
+			return
+		}
+		target.items = append(target.items, items...)
+	case kGlobal:
+		target.glob.escalate("mutates a module-level object with " + method)
+		target.glob.addCall(render(target, 80) + "." + method + "(" + renderList(items, 160) + ")")
+	case kCall:
+		if head := headGlobal(target); head != nil && head.class != Safe {
+			head.addCall(render(target, 60) + "." + method + "(" + renderList(items, 120) + ")")
+		}
+	case kOpaque:
+	default:
+		m.anomaly("%s on a %s", method, kindName(target.kind))
+	}
+}
+
+// headGlobal returns the global at the root of a callable expression:
+// G for G, G(…), G(…)(…).
+func headGlobal(n *node) *finding {
+	for depth := 0; n != nil && depth < 64; depth++ {
+		switch n.kind {
+		case kGlobal:
+			return n.glob
+		case kCall:
+			n = n.fn
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func markDiscarded(n *node) {
+	if n != nil && n.kind == kCall && n.call != nil {
+		n.call.discarded = true
+	}
+}
+
+func tupleItems(n *node) []*node {
+	if n.kind == kTuple {
+		return n.items
+	}
+	return []*node{n}
+}
+
+func constString(n *node) (string, bool) {
+	if n.kind != kConst {
+		return "", false
+	}
+	s, ok := n.val.(string)
+	return s, ok
+}
+
+func latin1(b []byte) string {
+	for _, c := range b {
+		if c >= 0x80 {
+			r := make([]rune, len(b))
+			for i, c := range b {
+				r[i] = rune(c)
+			}
+			return string(r)
+		}
+	}
+	return string(b)
+}
+
+func kindName(k nodeKind) string {
+	return [...]string{"constant", "global", "call result", "tuple", "list", "dict", "set", "persistent id", "unknown value"}[k]
+}
+
+func (f *finding) addCall(text string) *callRec {
+	if len(f.calls) >= maxCallsPerGlobal {
+		f.moreCalls++
+		return nil
+	}
+	c := &callRec{text: text}
+	f.calls = append(f.calls, c)
+	return c
+}
+
+func (f *finding) escalate(reason string) {
+	if f.class < Dangerous {
+		f.class = Dangerous
+		f.reason = reason
+	}
+}
+
+// render writes a short Python-like repr of n, at most about max bytes.
+func render(n *node, max int) string {
+	var sb strings.Builder
+	renderTo(&sb, n, max, 0)
+	if sb.Len() > max+8 {
+		s := sb.String()
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "…"
+	}
+	return sb.String()
+}
+
+func renderList(items []*node, max int) string {
+	var sb strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		if sb.Len() > max {
+			sb.WriteString("…")
+			break
+		}
+		renderTo(&sb, it, max-sb.Len(), 1)
+	}
+	return sb.String()
+}
+
+func renderTo(sb *strings.Builder, n *node, budget, depth int) {
+	if budget <= 0 || depth > 4 {
+		sb.WriteString("…")
+		return
+	}
+	switch n.kind {
+	case kConst:
+		switch v := n.val.(type) {
+		case nil:
+			sb.WriteString("None")
+		case bool:
+			if v {
+				sb.WriteString("True")
+			} else {
+				sb.WriteString("False")
+			}
+		case int64:
+			sb.WriteString(strconv.FormatInt(v, 10))
+		case *big.Int:
+			s := v.String()
+			if len(s) > 40 {
+				s = s[:40] + "…"
+			}
+			sb.WriteString(s)
+		case float64:
+			sb.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		case string:
+			sb.WriteString(pyQuote(v, budget))
+		case []byte:
+			sb.WriteByte('b')
+			sb.WriteString(pyQuote(latin1(v[:min(len(v), budget)]), budget))
+		default:
+			fmt.Fprintf(sb, "%v", v)
+		}
+	case kGlobal:
+		sb.WriteString(n.glob.module)
+		sb.WriteByte('.')
+		sb.WriteString(n.glob.name)
+	case kCall:
+		renderTo(sb, n.fn, budget/2, depth+1)
+		sb.WriteByte('(')
+		for i, a := range n.items {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			if i >= 6 {
+				sb.WriteString("…")
+				break
+			}
+			renderTo(sb, a, budget/3, depth+1)
+		}
+		sb.WriteByte(')')
+	case kTuple, kList, kSet, kDict:
+		open, close := "(", ")"
+		switch n.kind {
+		case kList:
+			open, close = "[", "]"
+		case kSet, kDict:
+			open, close = "{", "}"
+		}
+		sb.WriteString(open)
+		for i, a := range n.items {
+			if i > 0 {
+				if n.kind == kDict && i%2 == 1 {
+					sb.WriteString(": ")
+				} else {
+					sb.WriteString(", ")
+				}
+			}
+			if i >= 8 {
+				sb.WriteString("…")
+				break
+			}
+			renderTo(sb, a, budget/3, depth+1)
+		}
+		if n.kind == kTuple && len(n.items) == 1 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(close)
+	case kPersID:
+		sb.WriteString("persistent_load(")
+		if len(n.items) == 1 {
+			renderTo(sb, n.items[0], budget/2, depth+1)
+		}
+		sb.WriteString(")")
+	default:
+		sb.WriteString("?")
+	}
+}
+
+// pyQuote quotes s like Python's repr of a str, cut to about max bytes.
+func pyQuote(s string, max int) string {
+	cut := false
+	if len(s) > max {
+		s = s[:max]
+		cut = true
+	}
+	var sb strings.Builder
+	sb.WriteByte('\'')
+	for _, r := range s {
+		switch {
+		case r == '\'' || r == '\\':
+			sb.WriteByte('\\')
+			sb.WriteRune(r)
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			fmt.Fprintf(&sb, `\x%02x`, r)
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	if cut {
+		sb.WriteString("…")
+	}
+	sb.WriteByte('\'')
+	return sb.String()
+}
