@@ -187,6 +187,19 @@ def storage_view_example():
     return {"root": root, "window": TensorOnView(v, 1, [2], [2], root)}
 
 
+def check_storage_view(path):
+    """torch.load reads storage_view_example() back: window aliases root[2:6], offset 1, stride 2."""
+    root = storage_view_example()["root"]
+    got = torch.load(path, map_location="cpu")
+    assert_same(root, got["root"])
+    w = got["window"]
+    assert w.dtype == torch.float64 and w.shape == (2,) and w.stride() == (2,)
+    assert w.storage_offset() == 1 and w.storage().size() == 4
+    assert torch.equal(w, root[[3, 5]])
+    # The view storage aliases the root's memory two elements in.
+    assert w.storage().data_ptr() == got["root"].storage().data_ptr() + 2 * 8
+
+
 def assert_same(orig, loaded):
     diff = roundtrip_check.compare(orig, loaded)
     if diff:
@@ -201,6 +214,10 @@ def main():
         save_tar(obj, path)
         assert_same(obj, torch.load(path, map_location="cpu"))
         print("ok", path)
+    path = os.path.join(out, "storage_view.tar")
+    save_tar(storage_view_example(), path)
+    check_storage_view(path)
+    print("ok", path)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,11 @@ class _Comparer:
         ):
             if fa != fb:
                 self.fail(path, f"{what} {fa} vs {fb}")
+        if a.layout == torch.sparse_csr:
+            self.tensor(_join(path, "crow_indices"), a.crow_indices(), b.crow_indices())
+            self.tensor(_join(path, "col_indices"), a.col_indices(), b.col_indices())
+            self.tensor(_join(path, "values"), a.values(), b.values())
+            return
         if a.is_sparse:
             if a.is_coalesced() != b.is_coalesced():
                 self.fail(path, "is_coalesced differs")
