@@ -115,7 +115,7 @@ func (f *File) Tensor(name string) (*tensor.Tensor, error) {
 	}
 	st.Key = name
 	shape := append([]int64{}, ti.Shape...)
-	return &tensor.Tensor{Storage: st, DType: ti.DType, Shape: shape, Strides: contiguousStrides(shape)}, nil
+	return &tensor.Tensor{Storage: st, DType: ti.DType, Shape: shape, Strides: tensor.ContiguousStrides(shape)}, nil
 }
 
 // Close releases the mapping. Tensors from a mapped file are invalid afterwards.
@@ -137,15 +137,4 @@ func (f *File) wrap(err error) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", f.name, err)
-}
-
-// contiguousStrides returns C-order strides (in elements) for shape.
-func contiguousStrides(shape []int64) []int64 {
-	s := make([]int64, len(shape))
-	acc := int64(1)
-	for i := len(shape) - 1; i >= 0; i-- {
-		s[i] = acc
-		acc *= shape[i]
-	}
-	return s
 }
