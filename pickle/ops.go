@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Opcodes of pickle protocols 0–5, named as in CPython's pickletools.
@@ -571,7 +572,7 @@ func (r *OpReader) bytesArg(kind argKind, n uint64) (any, error) {
 	}
 	switch kind {
 	case argUnicode1, argUnicode4, argUnicode8:
-		return string(b), nil
+		return ownString(b), nil
 	}
 	return b, nil
 }
@@ -753,7 +754,18 @@ func rawUnicodeEscapeDecode(s []byte) (string, error) {
 		}
 		out = appendWTF8(out, rune(v))
 	}
-	return string(out), nil
+	return ownString(out), nil
+}
+
+// ownString returns b as a string without copying; b must never change afterwards.
+// Each decoded str thus has its own backing array, which is its identity for
+// the encoder's memo (Go's string(b) shares one static array for all 1-byte
+// strings, which would merge strings CPython keeps apart).
+func ownString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // appendWTF8 appends r as UTF-8, writing surrogates (which utf8 refuses) as

@@ -22,6 +22,7 @@ import (
 //	Global       a reference to module.name (GLOBAL, STACK_GLOBAL, INST/OBJ class, EXT*)
 //	*Object      the inert result of calling or instantiating something (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST)
 //	PersistentID an out-of-band reference (PERSID, BINPERSID) when no PersistentLoad hook replaces it
+//	Ext          an extension-registry code (EXT1, EXT2, EXT4), never resolved
 //
 // Nothing in a Value tree ever refers to Go code: decoding is data only.
 type Value = any
@@ -53,6 +54,12 @@ type Global struct {
 
 // String returns "module.name".
 func (g Global) String() string { return g.Module + "." + g.Name }
+
+// Ext is a reference through copyreg's extension registry (EXT1/EXT2/EXT4).
+// The registry is process-local in Python, so the code is kept unresolved.
+type Ext struct {
+	Code int32
+}
 
 // PersistentID is an out-of-band reference produced by PERSID/BINPERSID.
 type PersistentID struct {
@@ -169,7 +176,7 @@ func (d *Dict) GetString(key string) (Value, bool) { return d.Get(key) }
 // for the common cases: True == 1, 1.0 == 1, equal tuples are equal.
 func hashKey(v Value) (any, bool) {
 	switch x := v.(type) {
-	case nil, string, int64, Global:
+	case nil, string, int64, Global, Ext:
 		return x, true
 	case bool:
 		if x {

@@ -1,0 +1,772 @@
+package pickle
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/big"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Options configure a Decoder.
+type Options struct {
+	// Limits; the zero value means DefaultLimits(size of input, or 0 when unknown).
+	Limits Limits
+	// PersistentLoad, when set, replaces each PERSID/BINPERSID id by its result.
+	// When nil the decoder yields PersistentID values.
+	PersistentLoad func(id Value) (Value, error)
+}
+
+// Decoder reads pickles from a stream into inert Values.
+//
+// It reads byte-exactly (see OpReader): after Decode returns, the underlying
+// reader is positioned right after the STOP opcode, so a stream of several
+// pickles followed by raw bytes (PyTorch's legacy format) can be read in turn.
+// Offset reports the bytes consumed so far.
+type Decoder struct {
+	or    *OpReader
+	opts  Options
+	lim   Limits
+	stack []Value
+	marks []int
+	memo  map[int64]Value
+	elems int64 // elements charged against lim.MaxElements
+	proto int
+}
+
+// NewDecoder returns a decoder reading from r. opts may be nil.
+func NewDecoder(r io.Reader, opts *Options) *Decoder {
+	d := &Decoder{}
+	if opts != nil {
+		d.opts = *opts
+	}
+	d.lim = d.opts.Limits
+	if d.lim == (Limits{}) {
+		d.lim = DefaultLimits(0)
+	}
+	d.or = NewOpReader(r, d.lim)
+	return d
+}
+
+// Unmarshal decodes one pickle from data. Bytes after STOP are ignored.
+func Unmarshal(data []byte, opts *Options) (Value, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limits == (Limits{}) {
+		o.Limits = DefaultLimits(int64(len(data)))
+	}
+	return NewDecoder(bytes.NewReader(data), &o).Decode()
+}
+
+// Offset returns the number of bytes consumed from the reader so far.
+func (d *Decoder) Offset() int64 { return d.or.Offset() }
+
+// Decode reads one pickle, up to and including STOP, and returns its value.
+// At a clean end of input (no byte read) it returns io.EOF. Errors are
+// *OpcodeError values wrapping ErrTruncated, ErrMalformed, ErrLimit or
+// ErrUnsupported.
+func (d *Decoder) Decode() (Value, error) {
+	d.stack = d.stack[:0]
+	d.marks = d.marks[:0]
+	d.memo = make(map[int64]Value)
+	d.elems = 0
+	d.proto = 0
+	first := true
+	for {
+		op, err := d.or.Next()
+		if err != nil {
+			if err == io.EOF {
+				if first {
+					return nil, io.EOF
+				}
+				return nil, &OpcodeError{Offset: d.or.Offset(), Op: 0, Err: fmt.Errorf("%w: input ended before STOP", ErrTruncated)}
+			}
+			return nil, err
+		}
+		first = false
+		if op.Code == OpStop {
+			v, err := d.pop()
+			if err == nil {
+				err = d.checkDepth(v)
+			}
+			if err != nil {
+				return nil, &OpcodeError{Offset: op.Offset, Op: op.Code, Err: err}
+			}
+			d.stack = d.stack[:0]
+			d.memo = nil
+			return v, nil
+		}
+		if err := d.step(op); err != nil {
+			return nil, &OpcodeError{Offset: op.Offset, Op: op.Code, Err: err}
+		}
+	}
+}
+
+func errStack(what string) error { return fmt.Errorf("%w: %s", ErrMalformed, what) }
+
+// charge accounts n elements against MaxElements.
+func (d *Decoder) charge(n int64) error {
+	if n < 0 || n > d.lim.MaxElements-d.elems {
+		return fmt.Errorf("%w: more than MaxElements=%d elements (counting shared references)", ErrLimit, d.lim.MaxElements)
+	}
+	d.elems += n
+	return nil
+}
+
+func (d *Decoder) push(v Value) error {
+	if err := d.charge(1); err != nil {
+		return err
+	}
+	d.stack = append(d.stack, v)
+	return nil
+}
+
+func (d *Decoder) pop() (Value, error) {
+	if len(d.stack) <= d.floor() {
+		return nil, errStack("stack underflow")
+	}
+	v := d.stack[len(d.stack)-1]
+	d.stack = d.stack[:len(d.stack)-1]
+	return v, nil
+}
+
+func (d *Decoder) top() (Value, error) {
+	if len(d.stack) <= d.floor() {
+		return nil, errStack("stack underflow")
+	}
+	return d.stack[len(d.stack)-1], nil
+}
+
+// floor is the stack index below which the current MARK frame may not pop.
+func (d *Decoder) floor() int {
+	if len(d.marks) == 0 {
+		return 0
+	}
+	return d.marks[len(d.marks)-1]
+}
+
+// popMark returns the items above the topmost MARK (a fresh slice) and drops the mark.
+func (d *Decoder) popMark() ([]Value, error) {
+	if len(d.marks) == 0 {
+		return nil, errStack("no MARK on the stack")
+	}
+	m := d.marks[len(d.marks)-1]
+	d.marks = d.marks[:len(d.marks)-1]
+	items := make([]Value, len(d.stack)-m)
+	copy(items, d.stack[m:])
+	clear(d.stack[m:])
+	d.stack = d.stack[:m]
+	return items, nil
+}
+
+func latin1(b []byte) string {
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return ownString(b)
+	}
+	out := make([]byte, 0, len(b)*2)
+	for _, c := range b {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return ownString(out)
+}
+
+func (d *Decoder) memoPut(idx int64, v Value) error {
+	if idx < 0 {
+		return errStack("negative memo index")
+	}
+	if _, ok := d.memo[idx]; !ok && len(d.memo) >= d.lim.MaxMemo {
+		return fmt.Errorf("%w: more than MaxMemo=%d memo entries", ErrLimit, d.lim.MaxMemo)
+	}
+	d.memo[idx] = v
+	return nil
+}
+
+func (d *Decoder) step(op Op) error {
+	switch op.Code {
+	case OpMark:
+		if len(d.marks) >= d.lim.MaxDepth {
+			return fmt.Errorf("%w: MARK nesting deeper than MaxDepth=%d", ErrLimit, d.lim.MaxDepth)
+		}
+		d.marks = append(d.marks, len(d.stack))
+		return nil
+	case OpPop:
+		if len(d.stack) > d.floor() {
+			_, err := d.pop()
+			return err
+		}
+		_, err := d.popMark()
+		return err
+	case OpPopMark:
+		_, err := d.popMark()
+		return err
+	case OpDup:
+		v, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.pushShared(v)
+	case OpProto:
+		p := op.Arg.(int64)
+		if p > 5 {
+			return fmt.Errorf("%w: pickle protocol %d", ErrUnsupported, p)
+		}
+		d.proto = int(p)
+		return nil
+	case OpFrame:
+		return nil
+	case OpNone:
+		return d.push(nil)
+	case OpNewTrue:
+		return d.push(true)
+	case OpNewFalse:
+		return d.push(false)
+	case OpInt, OpLong, OpBinInt, OpBinInt1, OpBinInt2, OpLong1, OpLong4, OpFloat, OpBinFloat,
+		OpUnicode, OpBinUnicode, OpShortBinUnicode, OpBinUnicode8:
+		return d.push(op.Arg)
+	case OpBinBytes, OpShortBinBytes, OpBinBytes8:
+		return d.push(op.Arg)
+	case OpByteArray8:
+		return d.push(ByteArray(op.Arg.([]byte)))
+	case OpString, OpBinString, OpShortBinString:
+		b := op.Arg.([]byte)
+		if err := d.or.charge(int64(len(b))); err != nil {
+			return err
+		}
+		return d.push(latin1(b))
+	case OpEmptyTuple:
+		return d.push(Tuple{})
+	case OpTuple1, OpTuple2, OpTuple3:
+		n := int(op.Code-OpTuple1) + 1
+		if len(d.stack)-d.floor() < n {
+			return errStack("stack underflow")
+		}
+		t := make(Tuple, n)
+		copy(t, d.stack[len(d.stack)-n:])
+		clear(d.stack[len(d.stack)-n:])
+		d.stack = d.stack[:len(d.stack)-n]
+		return d.push(t)
+	case OpTuple:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		return d.push(Tuple(items))
+	case OpEmptyList:
+		return d.push(&List{})
+	case OpList:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		return d.push(&List{Items: items})
+	case OpEmptyDict:
+		return d.push(NewDict())
+	case OpDict:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items)%2 != 0 {
+			return errStack("odd number of items for DICT")
+		}
+		dict := NewDict()
+		for i := 0; i < len(items); i += 2 {
+			dict.Set(items[i], items[i+1])
+		}
+		return d.push(dict)
+	case OpEmptySet:
+		return d.push(&Set{})
+	case OpFrozenSet:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		s := &Set{Frozen: true}
+		addToSet(s, items)
+		return d.push(s)
+	case OpAppend:
+		v, err := d.pop()
+		if err != nil {
+			return err
+		}
+		return d.appendTo([]Value{v})
+	case OpAppends:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		return d.appendTo(items)
+	case OpSetItem:
+		v, err := d.pop()
+		if err != nil {
+			return err
+		}
+		k, err := d.pop()
+		if err != nil {
+			return err
+		}
+		return d.setItems([]Value{k, v})
+	case OpSetItems:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items)%2 != 0 {
+			return errStack("odd number of items for SETITEMS")
+		}
+		return d.setItems(items)
+	case OpAddItems:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		t, err := d.top()
+		if err != nil {
+			return err
+		}
+		s, ok := t.(*Set)
+		if !ok || s.Frozen {
+			return fmt.Errorf("%w: ADDITEMS on %s", ErrMalformed, typeName(t))
+		}
+		addToSet(s, items)
+		return nil
+	case OpGet, OpBinGet, OpLongBinGet:
+		idx := op.Arg.(int64)
+		v, ok := d.memo[idx]
+		if !ok {
+			return fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
+		}
+		return d.pushShared(v)
+	case OpPut, OpBinPut, OpLongBinPut:
+		v, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.memoPut(op.Arg.(int64), v)
+	case OpMemoize:
+		v, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.memoPut(int64(len(d.memo)), v)
+	case OpGlobal:
+		return d.push(op.Arg.(Global))
+	case OpStackGlobal:
+		name, err := d.pop()
+		if err != nil {
+			return err
+		}
+		mod, err := d.pop()
+		if err != nil {
+			return err
+		}
+		ms, ok1 := mod.(string)
+		ns, ok2 := name.(string)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("%w: STACK_GLOBAL requires str", ErrMalformed)
+		}
+		return d.push(Global{Module: ms, Name: ns})
+	case OpExt1, OpExt2, OpExt4:
+		code := op.Arg.(int64)
+		if code <= 0 {
+			return fmt.Errorf("%w: EXT specifies code <= 0", ErrMalformed)
+		}
+		return d.push(Ext{Code: int32(code)})
+	case OpReduce:
+		args, err := d.pop()
+		if err != nil {
+			return err
+		}
+		fn, err := d.pop()
+		if err != nil {
+			return err
+		}
+		t, err := asTuple(args, "REDUCE")
+		if err != nil {
+			return err
+		}
+		return d.push(&Object{Kind: Reduce, Callable: fn, Args: t})
+	case OpNewObj:
+		args, err := d.pop()
+		if err != nil {
+			return err
+		}
+		cls, err := d.pop()
+		if err != nil {
+			return err
+		}
+		t, err := asTuple(args, "NEWOBJ")
+		if err != nil {
+			return err
+		}
+		return d.push(&Object{Kind: NewObj, Callable: cls, Args: t})
+	case OpNewObjEx:
+		kw, err := d.pop()
+		if err != nil {
+			return err
+		}
+		args, err := d.pop()
+		if err != nil {
+			return err
+		}
+		cls, err := d.pop()
+		if err != nil {
+			return err
+		}
+		t, err := asTuple(args, "NEWOBJ_EX")
+		if err != nil {
+			return err
+		}
+		kd, ok := kw.(*Dict)
+		if !ok {
+			return fmt.Errorf("%w: NEWOBJ_EX kwargs must be a dict, got %s", ErrMalformed, typeName(kw))
+		}
+		return d.push(&Object{Kind: NewObjEx, Callable: cls, Args: t, Kwargs: kd})
+	case OpObj:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return errStack("OBJ without a class")
+		}
+		return d.push(&Object{Kind: Obj, Callable: items[0], Args: Tuple(items[1:])})
+	case OpInst:
+		items, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		return d.push(&Object{Kind: Inst, Callable: op.Arg.(Global), Args: Tuple(items)})
+	case OpBuild:
+		state, err := d.pop()
+		if err != nil {
+			return err
+		}
+		t, err := d.top()
+		if err != nil {
+			return err
+		}
+		o, ok := t.(*Object)
+		if !ok {
+			return fmt.Errorf("%w: BUILD on %s (only objects can be built)", ErrUnsupported, typeName(t))
+		}
+		o.State, o.Built = state, true
+		return nil
+	case OpPersID, OpBinPersID:
+		var id Value
+		if op.Code == OpPersID {
+			id = op.Arg.(string)
+		} else {
+			var err error
+			if id, err = d.pop(); err != nil {
+				return err
+			}
+		}
+		if d.opts.PersistentLoad == nil {
+			return d.push(PersistentID{ID: id})
+		}
+		v, err := d.opts.PersistentLoad(id)
+		if err != nil {
+			return fmt.Errorf("persistent_load: %w", err)
+		}
+		return d.push(v)
+	case OpNextBuffer, OpReadonlyBuffer:
+		return fmt.Errorf("%w: out-of-band buffers (protocol 5 %s)", ErrUnsupported, op.Name)
+	}
+	return fmt.Errorf("%w: opcode not handled", ErrUnsupported)
+}
+
+func asTuple(v Value, op string) (Tuple, error) {
+	switch x := v.(type) {
+	case Tuple:
+		return x, nil
+	case *List:
+		return Tuple(append([]Value(nil), x.Items...)), nil
+	}
+	return nil, fmt.Errorf("%w: %s arguments must be a tuple, got %s", ErrMalformed, op, typeName(v))
+}
+
+func (d *Decoder) appendTo(items []Value) error {
+	t, err := d.top()
+	if err != nil {
+		return err
+	}
+	switch x := t.(type) {
+	case *List:
+		x.Items = append(x.Items, items...)
+	case *Object:
+		x.Appended = append(x.Appended, items...)
+	default:
+		return fmt.Errorf("%w: APPEND to %s", ErrMalformed, typeName(t))
+	}
+	return nil
+}
+
+func (d *Decoder) setItems(items []Value) error {
+	t, err := d.top()
+	if err != nil {
+		return err
+	}
+	switch x := t.(type) {
+	case *Dict:
+		for i := 0; i < len(items); i += 2 {
+			x.Set(items[i], items[i+1])
+		}
+	case *Object:
+		for i := 0; i < len(items); i += 2 {
+			x.Items = append(x.Items, Entry{items[i], items[i+1]})
+		}
+	default:
+		return fmt.Errorf("%w: SETITEM on %s", ErrMalformed, typeName(t))
+	}
+	return nil
+}
+
+// addToSet adds items to s, skipping ones already present (Python set semantics
+// for hashable items; unhashable ones are kept).
+func addToSet(s *Set, items []Value) {
+	seen := make(map[any]bool, len(s.Items)+len(items))
+	for _, it := range s.Items {
+		if k, ok := hashKey(it); ok {
+			seen[k] = true
+		}
+	}
+	for _, it := range items {
+		if k, ok := hashKey(it); ok {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		s.Items = append(s.Items, it)
+	}
+}
+
+func typeName(v Value) string {
+	switch v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		return "bool"
+	case int64, *big.Int:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "str"
+	case []byte:
+		return "bytes"
+	case ByteArray:
+		return "bytearray"
+	case Tuple:
+		return "tuple"
+	case *List:
+		return "list"
+	case *Dict:
+		return "dict"
+	case *Set:
+		return "set"
+	case Global:
+		return "global " + v.(Global).String()
+	case Ext:
+		return "extension"
+	case *Object:
+		return "object"
+	case PersistentID:
+		return "persistent id"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// pushShared pushes a second reference to v (GET, DUP) and charges the size of
+// the tree it adds, so that references to references cannot multiply a small
+// input into a huge tree (billion laughs).
+func (d *Decoder) pushShared(v Value) error {
+	w := &walker{budget: d.lim.MaxElements - d.elems, maxDepth: d.lim.MaxDepth}
+	n, _, err := w.walk(v, 0)
+	if err != nil {
+		return err
+	}
+	if err := d.charge(n); err != nil {
+		return err
+	}
+	d.stack = append(d.stack, v)
+	return nil
+}
+
+// checkDepth verifies that the result nests no deeper than MaxDepth.
+func (d *Decoder) checkDepth(v Value) error {
+	w := &walker{budget: -1, maxDepth: d.lim.MaxDepth}
+	_, _, err := w.walk(v, 0)
+	return err
+}
+
+// walker measures a value tree: its size counting every reference (weight) and
+// its height. Nodes are memoized by identity, so the work is proportional to
+// the distinct nodes; nodes on the current path (cycles) count zero.
+type walker struct {
+	budget   int64 // stop with ErrLimit once weight exceeds it; <0 means no budget
+	maxDepth int
+	seen     map[any][2]int64 // identity -> weight, height; height -1 while on the path
+}
+
+var errTooDeep = fmt.Errorf("%w: value nests deeper than MaxDepth", ErrLimit)
+
+func (w *walker) walk(v Value, depth int) (weight, height int64, err error) {
+	if depth > w.maxDepth {
+		return 0, 0, errTooDeep
+	}
+	var children []Value
+	var entries []Entry
+	var extra []Value
+	switch x := v.(type) {
+	case string:
+		return 1 + int64(len(x))/64, 0, nil
+	case []byte:
+		return 1 + int64(len(x))/64, 0, nil
+	case ByteArray:
+		return 1 + int64(len(x))/64, 0, nil
+	case Tuple:
+		children = x
+	case *List:
+		children = x.Items
+	case *Set:
+		children = x.Items
+	case *Dict:
+		entries = x.Entries
+	case *Object:
+		extra = []Value{x.Callable, x.Args, x.State}
+		if x.Kwargs != nil {
+			extra = append(extra, x.Kwargs)
+		}
+		children = x.Appended
+		entries = x.Items
+	case PersistentID:
+		extra = []Value{x.ID}
+	default:
+		return 1, 0, nil
+	}
+	key, hasKey := identity(v)
+	if hasKey {
+		if w.seen == nil {
+			w.seen = make(map[any][2]int64)
+		}
+		if r, ok := w.seen[key]; ok {
+			if r[1] < 0 {
+				return 0, 0, nil // a cycle: already counted on this path
+			}
+			if depth+int(r[1]) > w.maxDepth {
+				return 0, 0, errTooDeep
+			}
+			return r[0], r[1], nil
+		}
+		w.seen[key] = [2]int64{0, -1}
+	}
+	weight = 1
+	add := func(c Value) error {
+		cw, ch, err := w.walk(c, depth+1)
+		if err != nil {
+			return err
+		}
+		weight += cw
+		if ch+1 > height {
+			height = ch + 1
+		}
+		if w.budget >= 0 && weight > w.budget {
+			return fmt.Errorf("%w: more than MaxElements elements (counting shared references)", ErrLimit)
+		}
+		return nil
+	}
+	for _, c := range children {
+		if err := add(c); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, e := range entries {
+		if err := add(e.Key); err != nil {
+			return 0, 0, err
+		}
+		if err := add(e.Value); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, c := range extra {
+		if err := add(c); err != nil {
+			return 0, 0, err
+		}
+	}
+	if hasKey {
+		w.seen[key] = [2]int64{weight, height}
+	}
+	return weight, height, nil
+}
+
+// identityKey identifies a Value the way CPython's id() would for the objects
+// a pickle can share: pointers for mutable containers and objects, the backing
+// array for tuples, strings and bytes (shared only when they came from the same
+// memo entry or the same Go value).
+type identityKey struct {
+	kind uint8
+	p    unsafe.Pointer
+	n    int
+	s    string
+}
+
+const (
+	idPtr uint8 = iota + 1
+	idTuple
+	idStr
+	idStrVal
+	idBytes
+	idBytesVal
+	idByteArray
+	idGlobal
+)
+
+// identity returns the identity key of v and whether v has one.
+func identity(v Value) (identityKey, bool) {
+	switch x := v.(type) {
+	case *List:
+		return identityKey{kind: idPtr, p: unsafe.Pointer(x)}, true
+	case *Dict:
+		return identityKey{kind: idPtr, p: unsafe.Pointer(x)}, true
+	case *Set:
+		return identityKey{kind: idPtr, p: unsafe.Pointer(x)}, true
+	case *Object:
+		return identityKey{kind: idPtr, p: unsafe.Pointer(x)}, true
+	case Tuple:
+		if len(x) == 0 {
+			return identityKey{}, false
+		}
+		return identityKey{kind: idTuple, p: unsafe.Pointer(&x[0]), n: len(x)}, true
+	case string:
+		// CPython keeps one object for "".
+		if len(x) == 0 {
+			return identityKey{kind: idStrVal}, true
+		}
+		return identityKey{kind: idStr, p: unsafe.Pointer(unsafe.StringData(x)), n: len(x)}, true
+	case []byte:
+		if len(x) == 0 {
+			return identityKey{kind: idBytesVal}, true
+		}
+		return identityKey{kind: idBytes, p: unsafe.Pointer(&x[0]), n: len(x)}, true
+	case ByteArray:
+		if len(x) == 0 {
+			return identityKey{}, false
+		}
+		return identityKey{kind: idByteArray, p: unsafe.Pointer(&x[0]), n: len(x)}, true
+	case Global:
+		return identityKey{kind: idGlobal, s: x.Module + "\n" + x.Name}, true
+	}
+	return identityKey{}, false
+}
