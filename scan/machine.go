@@ -24,15 +24,15 @@ import (
 type nodeKind uint8
 
 const (
-	kConst   nodeKind = iota // str, bytes, int, float, bool, None
-	kGlobal                  // a GLOBAL / STACK_GLOBAL / INST / EXT reference
-	kCall                    // the result of REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST
-	kTuple                   // tuple
-	kList                    // list
-	kDict                    // dict
-	kSet                     // set / frozenset
-	kPersID                  // persistent_load(id)
-	kOpaque                  // something the machine lost track of
+	kConst  nodeKind = iota // str, bytes, int, float, bool, None
+	kGlobal                 // a GLOBAL / STACK_GLOBAL / INST / EXT reference
+	kCall                   // the result of REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST
+	kTuple                  // tuple
+	kList                   // list
+	kDict                   // dict
+	kSet                    // set / frozenset
+	kPersID                 // persistent_load(id)
+	kOpaque                 // something the machine lost track of
 )
 
 // node is one symbolic value.
@@ -527,6 +527,11 @@ func kindName(k nodeKind) string {
 }
 
 func (f *finding) addCall(text string) *callRec {
+	for _, c := range f.calls {
+		if c.text == text {
+			return c // the same call again (OrderedDict() per module): one line is enough
+		}
+	}
 	if len(f.calls) >= maxCallsPerGlobal {
 		f.moreCalls++
 		return nil

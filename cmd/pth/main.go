@@ -8,12 +8,15 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	scancmd "github.com/pthkit/pth/internal/cli/scan"
 )
 
 // commands lists the subcommands. Each lives in its own package under internal/cli/<verb>
 // (Options struct, NewCmd wiring flags, Run doing the work), as the GitHub CLI does.
 var commands = []func() *cobra.Command{
 	// one line per subcommand, e.g. inspect.NewCmd,
+	scancmd.NewCmd,
 }
 
 // exitCoder is implemented by errors that choose the process exit status
