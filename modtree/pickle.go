@@ -34,7 +34,8 @@ func FromValue(root pickle.Value) (*Node, bool) {
 // holds _parameters and _modules. Its class is a pickle.Global, or in the legacy stream
 // the persistent id ('module', class, source_file, source) (as a pickle.PersistentID or
 // the bare tuple); the source text is never looked at. Parameters and buffers may be
-// *tensor.Tensor values, wrappers holding one (pth's Parameter), raw
+// *tensor.Tensor values, wrappers holding one (pth's Parameter, found by reflection:
+// an exported *tensor.Tensor field), raw
 // torch._utils._rebuild_parameter calls over those, or raw _rebuild_tensor_v2 calls
 // over a *tensor.Storage.
 func Parse(root pickle.Value) (*Node, error) {
@@ -338,6 +339,29 @@ func dictEntries(v pickle.Value) ([]pickle.Entry, bool) {
 			d.Set(e.Key, e.Value)
 		}
 		return d.Entries, true
+	}
+	if d, ok := wrappedDict(v); ok {
+		return d.Entries, true
+	}
+	return nil, false
+}
+
+var dictPtrType = reflect.TypeFor[*pickle.Dict]()
+
+// wrappedDict accepts a pointer to a struct embedding a *pickle.Dict: the shape of
+// pth's OrderedDict, which modtree cannot name without an import cycle.
+func wrappedDict(v pickle.Value) (*pickle.Dict, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	s := rv.Elem()
+	for i := 0; i < s.NumField(); i++ {
+		f := s.Type().Field(i)
+		if f.Anonymous && f.IsExported() && f.Type == dictPtrType {
+			d, _ := s.Field(i).Interface().(*pickle.Dict)
+			return d, d != nil
+		}
 	}
 	return nil, false
 }

@@ -91,7 +91,15 @@ func (b *treeBuilder) module(v pickle.Value, name, path string, depth int) (*mod
 			} else {
 				n.Buffers = append(n.Buffers, modtree.Tensor{Name: key, Tensor: t, Persistent: true})
 			}
-		case b.isModuleValue(e.Value):
+		case b.isTorchObject(e.Value):
+			_, ccls, err := b.classOf(e.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: attribute %s: %w", where(path), key, err)
+			}
+			if !ccls.IsModule() {
+				n.Attrs = append(n.Attrs, modtree.Attr{Name: key, Value: e.Value})
+				continue
+			}
 			c, err := b.module(e.Value, key, joinKey(path, key), depth+1)
 			if err != nil {
 				return nil, err
@@ -109,14 +117,14 @@ func (b *treeBuilder) module(v pickle.Value, name, path string, depth int) (*mod
 	return n, nil
 }
 
-// isModuleValue reports whether v is an object of a Module class.
-func (b *treeBuilder) isModuleValue(v pickle.Value) bool {
+// isTorchObject reports whether v is an object of a __torch__ class.
+func (b *treeBuilder) isTorchObject(v pickle.Value) bool {
 	obj, ok := v.(*pickle.Object)
 	if !ok {
 		return false
 	}
-	_, cls, err := b.classOf(obj)
-	return err == nil && cls.IsModule()
+	g, ok := obj.Callable.(pickle.Global)
+	return ok && (g.Module == "__torch__" || strings.HasPrefix(g.Module, "__torch__."))
 }
 
 func (b *treeBuilder) tensor(v pickle.Value) (*tensor.Tensor, error) {

@@ -1,0 +1,174 @@
+package torchscript_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth/modtree"
+	"github.com/pthkit/pth/modtree/modtreetest"
+	"github.com/pthkit/pth/torchscript"
+)
+
+// TestFixtures reads the scripted and traced archives PyTorch 1.13 wrote and compares
+// the state_dict and module tree with what torch.jit.load(file) gave in PyTorch.
+func TestFixtures(t *testing.T) {
+	checkDir(t, modtreetest.Dir())
+}
+
+// TestLargeFixtures does the same for torchvision's mobilenet_v3_small and resnet18,
+// generated into the git-ignored testdata/fixtures/large/models when PyTorch is at hand.
+func TestLargeFixtures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large fixtures in -short mode")
+	}
+	dir := modtreetest.LargeDir()
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+		py := modtreetest.Python(t)
+		out, err := runGenerator(py, "--large")
+		if err != nil {
+			t.Fatalf("generating large fixtures: %v\n%s", err, out)
+		}
+	}
+	checkDir(t, dir)
+}
+
+func checkDir(t *testing.T, dir string) {
+	models := modtreetest.Load(t, dir)
+	if len(models) == 0 {
+		t.Fatal("empty manifest")
+	}
+	for name, m := range models {
+		for _, kind := range []string{"script", "trace"} {
+			rec := m.Script
+			if kind == "trace" {
+				rec = m.Trace
+			}
+			t.Run(name+"_"+kind, func(t *testing.T) {
+				a, err := torchscript.Open(filepath.Join(dir, m.Files[kind]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				modtreetest.CheckStateDict(t, a.Module.StateDict(), rec.StateDict)
+				modtreetest.CheckTree(t, "", a.Module, rec.Tree, false)
+				if kind == "script" {
+					// The Final constants in the code are the eager module's hyper-parameters.
+					checkConstants(t, "", a.Module, m.Tree)
+				}
+				if a.Version != "3" {
+					t.Errorf("version %q, want 3 (PyTorch 1.13, no upgraded ops)", a.Version)
+				}
+			})
+		}
+	}
+}
+
+func checkConstants(t *testing.T, path string, n *modtree.Node, eager modtreetest.TreeRecord) {
+	modtreetest.CheckAttrs(t, path, n, eager.Attrs, false)
+	for i, c := range n.Children {
+		if i < len(eager.Children) {
+			checkConstants(t, path+"."+c.Name, c, eager.Children[i])
+		}
+	}
+}
+
+// rezip copies the fixture archive, letting edit change or drop (return nil) records.
+func rezip(t *testing.T, name string, edit func(rec string, b []byte) []byte) []byte {
+	t.Helper()
+	zr, err := zip.OpenReader(filepath.Join(modtreetest.Dir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rec, _ := strings.Cut(f.Name, "/")
+		if b = edit(rec, b); b == nil {
+			continue
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestBrokenArchives(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(rec string, b []byte) []byte
+		want error
+		msg  string // the error must name the record or construct
+	}{
+		{"unchanged", func(_ string, b []byte) []byte { return b }, nil, ""},
+		{"class without code", func(rec string, b []byte) []byte {
+			if rec == "code/__torch__/torch/nn/modules/linear.py" {
+				return bytes.Replace(b, []byte("class Linear(Module):"), []byte("class Lineaz(Module):"), 1)
+			}
+			return b
+		}, torchscript.ErrFormat, "__torch__.torch.nn.modules.linear.Linear"},
+		{"missing tensor record", func(rec string, b []byte) []byte {
+			if rec == "data/2" {
+				return nil
+			}
+			return b
+		}, torchscript.ErrFormat, "data/2"},
+		{"short tensor record", func(rec string, b []byte) []byte {
+			if rec == "data/0" {
+				return b[:len(b)-4]
+			}
+			return b
+		}, torchscript.ErrFormat, "data/0"},
+		{"no constants", func(rec string, b []byte) []byte {
+			if rec == "constants.pkl" {
+				return nil
+			}
+			return b
+		}, torchscript.ErrFormat, "constants.pkl"},
+		{"custom __getstate__", func(rec string, b []byte) []byte {
+			if rec == "code/__torch__.py" {
+				return append(b, "  def __getstate__(self: __torch__.SimpleNet) -> int:\n    return 1\n"...)
+			}
+			return b
+		}, torchscript.ErrUnsupported, "__getstate__"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := rezip(t, "simplenet_script.pt", tc.edit)
+			_, err := torchscript.Read(bytes.NewReader(b), int64(len(b)))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want %v naming %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+func runGenerator(py string, args ...string) ([]byte, error) {
+	return exec.Command(py, append([]string{modtreetest.Generator()}, args...)...).CombinedOutput()
+}
