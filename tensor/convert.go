@@ -103,7 +103,15 @@ func decodeFloat32(out []float32, dt DType, b []byte) {
 		for i := range out {
 			out[i] = tab[b[i]]
 		}
-	default:
+	case Int64:
+		for i := range out {
+			out[i] = float32(int64(le.Uint64(b[8*i:]))) // one rounding, as C's cast
+		}
+	case Uint64:
+		for i := range out {
+			out[i] = float32(le.Uint64(b[8*i:]))
+		}
+	default: // the rest are exact in float64, so this rounds once
 		for i := range out {
 			out[i] = float32(elemFloat64(dt, b, i))
 		}

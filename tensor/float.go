@@ -155,7 +155,7 @@ func (m minifloat) encode(f float32) uint32 {
 }
 
 // decode converts a bit pattern of the format to float32 exactly.
-// NaNs decode to float32's quiet NaN of the same sign, keeping IEEE payload bits
+// NaNs decode to a quiet float32 NaN of the same sign, keeping IEEE payload bits
 // where the format has them.
 func (m minifloat) decode(v uint32) float32 {
 	neg := v>>m.signShift()&1 != 0
@@ -177,6 +177,9 @@ func (m minifloat) decode(v uint32) float32 {
 	default:
 		if expField == 1<<m.ebits-1 {
 			out := uint32(0x7f800000) | mant<<(23-m.mbits)
+			if mant != 0 {
+				out |= 1 << 22 // NaNs come out quiet, as in PyTorch
+			}
 			if neg {
 				out |= 1 << 31
 			}
@@ -238,11 +241,12 @@ func Float32ToFloat16(f float32) uint16 { return uint16(fmtFloat16.encode(f)) }
 func BFloat16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 // Float32ToBFloat16 converts f to bfloat16 bits, rounding to nearest even.
-// NaN gives 0x7fc0 (sign dropped), as PyTorch's c10::BFloat16 does.
+// Every NaN gives 0xffff, as PyTorch's vectorised CPU tensor conversion
+// (tensor.to(torch.bfloat16)) does; c10's scalar c10::BFloat16 gives 0x7fc0.
 func Float32ToBFloat16(f float32) uint16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 {
-		return 0x7fc0
+		return 0xffff
 	}
 	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
 }
