@@ -27,6 +27,12 @@ itself reads from the bytes:
              + "python_type" for tensor subclasses, e.g. "__main__.TaggedTensor")
   value   = {"path", "type", "repr"} (+ "dtype", "shape" for numpy values)
 
+and, beyond that schema, each fixture has "containers": one record per dict,
+list, tuple (and whole nn.Module) in walk order, {"path", "type" (dict,
+collections.OrderedDict, collections.Counter, list, tuple, ...), "len"}, dicts
+with "keys" in order (non-str keys as {"type", "repr"}) and an OrderedDict's
+`_metadata` as "metadata" ({prefix: {"version": N}}, as state_dict() sets it).
+
 `path` joins dict keys and list/tuple indices with "/"; a tensor saved at the
 root has path "". A whole pickled nn.Module (torch.save(model)) is recorded
 through its state_dict: its tensors' paths are the state_dict keys. `sha256` is over the tensor's contiguous little-endian bytes
@@ -136,18 +142,26 @@ class Recorder:
         self.group_paths = collections.defaultdict(list)
         self.tensors = []
         self.values = []
+        self.containers = []
 
     def walk(self, obj, path):
         if isinstance(obj, nn.Module):
             # A whole pickled module: record its state_dict (keys as paths).
+            self.containers.append({"path": path, "type": type_name(obj), "len": None})
             for k, v in obj.state_dict(keep_vars=True).items():
                 self.walk(v, join(path, k))
         elif isinstance(obj, torch.Tensor):
             self.tensors.append(self.tensor(obj, path))
         elif isinstance(obj, dict):  # dict, OrderedDict, Counter, defaultdict
+            rec = {"path": path, "type": type_name(obj), "len": len(obj),
+                   "keys": [key_record(k) for k in obj]}
+            if getattr(obj, "_metadata", None) is not None:
+                rec["metadata"] = {k: dict(v) for k, v in obj._metadata.items()}
+            self.containers.append(rec)
             for k, v in obj.items():
                 self.walk(v, join(path, k))
         elif isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
+            self.containers.append({"path": path, "type": type_name(obj), "len": len(obj)})
             for i, v in enumerate(obj):
                 self.walk(v, join(path, i))
         else:
@@ -225,6 +239,11 @@ class Recorder:
 def join(path, key):
     key = str(key)
     return key if path == "" else path + "/" + key
+
+
+def key_record(k):
+    """A dict key as JSON: strings as they are, anything else as {"type", "repr"}."""
+    return k if type(k) is str else {"type": type_name(k), "repr": repr(k)}
 
 
 def type_name(v):
@@ -360,6 +379,8 @@ def keep_existing(new, path):
     if os.path.exists(path):
         try:
             same = roundtrip_check.check_files(path, new) is None
+            same = same and (sorted(load_recorded(path)[1].values())
+                             == sorted(load_recorded(new)[1].values()))
         except Exception:
             same = False
         if same and open(path, "rb").read(4) == open(new, "rb").read(4):
@@ -405,6 +426,7 @@ class Gen:
             "weights_only_ok": weights_only_ok(path),
             "unsafe_globals": unsafe_globals(path, fmt, extra_globals),
             "large": self.large,
+            "containers": rec.containers,
         })
         return obj
 
@@ -474,6 +496,7 @@ def make_quantized():
         ("quint8", torch.quantize_per_tensor(x, 0.05, 128, torch.quint8)),
         ("qint32", torch.quantize_per_tensor(x, 0.001, -7, torch.qint32)),
         ("quint4x2", torch.quantize_per_tensor(x.abs(), 0.25, 1, torch.quint4x2)),
+        ("quint2x4", torch.quantize_per_tensor(x.abs(), 0.5, 1, torch.quint2x4)),
         ("qint8_per_channel", torch.quantize_per_channel(x, scales, zps, 0, torch.qint8)),
         ("quint8_per_channel",
          torch.quantize_per_channel(x, scales, torch.tensor([100, 130]), 0, torch.quint8)),
@@ -784,18 +807,15 @@ def write_byteorder(gen):
                    fix=unswap_loaded if order == "big" else None)
 
 
-def save_cuda(gen, legacy):
-    """Tensors tagged cuda:0 (and cuda:1): the bytes are the CPU copy, as PyTorch writes them."""
-    torch.manual_seed(0)
-    obj = collections.OrderedDict([
-        ("cuda0.weight", torch.randn(3, 2)),
-        ("cuda0.bias", torch.randn(3)),
-        ("cuda1.weight", torch.randn(2, 2)),
-        ("cpu.weight", torch.randn(2)),
-    ])
-    tags = {}
-    for k, v in obj.items():
-        tags[v.storage()._storage._cdata] = k.split(".")[0].replace("cuda", "cuda:")
+def save_tagged(gen, legacy, name, items, description):
+    """Saves (key, tensor, location tag) items as a state_dict whose storages carry those tags.
+
+    torch.serialization.location_tag is patched while saving, so the file says
+    e.g. 'cuda:0' while the bytes are the CPU copy, exactly as PyTorch writes a
+    CUDA tensor's storage.
+    """
+    obj = collections.OrderedDict((k, t) for k, t, _ in items)
+    tags = {t.storage()._storage._cdata: tag for _, t, tag in items}
     orig = torch.serialization.location_tag
 
     def fake_tag(storage):
@@ -807,22 +827,51 @@ def save_cuda(gen, legacy):
         sub = "legacy" if legacy else "zip"
         d = os.path.join(gen.out, sub)
         os.makedirs(d, exist_ok=True)
-        path = os.path.join(d, "cuda.pt")
+        path = os.path.join(d, name)
         tmp = temp_path(path)
         torch.save(obj, tmp, _use_new_zipfile_serialization=not legacy)
     finally:
         torch.serialization.location_tag = orig
     keep_existing(tmp, path)
-    gen.record(path, "torch-legacy" if legacy else "torch-zip", 2,
-               "state_dict whose storages are tagged cuda:0 / cuda:1 / cpu "
-               "(location_tag patched while saving; bytes are the CPU copy)")
+    gen.record(path, "torch-legacy" if legacy else "torch-zip", 2, description)
+
+
+def save_cuda(gen, legacy):
+    """Tensors tagged cuda:0 (and cuda:1)."""
+    torch.manual_seed(0)
+    items = [
+        ("cuda0.weight", torch.randn(3, 2), "cuda:0"),
+        ("cuda0.bias", torch.randn(3), "cuda:0"),
+        ("cuda1.weight", torch.randn(2, 2), "cuda:1"),
+        ("cpu.weight", torch.randn(2), "cpu"),
+    ]
+    save_tagged(gen, legacy, "cuda.pt", items,
+                "state_dict whose storages are tagged cuda:0 / cuda:1 / cpu "
+                "(location_tag patched while saving; bytes are the CPU copy)")
+
+
+def save_locations(gen, legacy):
+    """Other devices' tags, including a view sharing a tagged storage."""
+    torch.manual_seed(3)
+    w = torch.randn(2, 3)
+    items = [
+        ("mps.weight", w, "mps"),
+        ("mps.weight_t", w.t(), "mps"),
+        ("xpu.weight", torch.randn(2), "xpu:0"),
+        ("hpu.weight", torch.randn(2, dtype=torch.float16), "hpu:1"),
+        ("cuda3.weight", torch.randn(1), "cuda:3"),
+        ("privateuse.weight", torch.randn(2), "privateuseone:0"),
+    ]
+    save_tagged(gen, legacy, "locations.pt", items,
+                "storages tagged mps, xpu:0, hpu:1, cuda:3, privateuseone:0 "
+                "(location_tag patched while saving; bytes are the CPU copy)")
 
 
 def write_plain_pickles(gen):
     d = os.path.join(gen.out, "pickle")
     os.makedirs(d, exist_ok=True)
     obj = {"a": 1, "b": 300, "c": -70000, "d": 2**40, "e": 0}
-    for proto in (2, 4):
+    for proto in range(6):
         path = os.path.join(d, f"ints_p{proto}.pkl")
         with open(path, "wb") as f:
             pickle.dump(obj, f, protocol=proto)
@@ -871,7 +920,7 @@ def main():
     gen = Gen(out, large=False)
     gen.both("dtypes", make_dtypes, "one 2x3 tensor per plain dtype torch 1.13 saves")
     gen.both("quantized", make_quantized,
-             "quantized tensors: qint8/quint8/qint32/quint4x2 per-tensor, "
+             "quantized tensors: qint8/quint8/qint32/quint4x2/quint2x4 per-tensor, "
              "qint8/quint8/qint32 per-channel (quint4x2 per-channel is not implemented in 1.13)")
     gen.both("scalars_empty", make_scalars_empty,
              "0-d scalars, empty tensors, int extremes, float specials")
@@ -902,6 +951,8 @@ def main():
     write_byteorder(gen)
     save_cuda(gen, legacy=False)
     save_cuda(gen, legacy=True)
+    save_locations(gen, legacy=False)
+    save_locations(gen, legacy=True)
     for proto in (2, 3, 4, 5):
         gen.save("proto", f"mixed_p{proto}.pt", make_mixed_seeded(),
                  f"mixed state_dict/views/values saved with pickle_protocol={proto}", proto=proto)
