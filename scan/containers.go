@@ -101,6 +101,7 @@ func (fs *fileScan) zip(where string, ra io.ReaderAt, size int64, depth int) {
 		fs.fail(where, err)
 		return
 	}
+	fs.modelish = true // a readable archive: what it holds is judged record by record
 	torch := false
 	for _, e := range entries {
 		if isPickleName(e.name) || isPickleName(e.localName) {

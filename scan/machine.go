@@ -481,6 +481,16 @@ func headGlobal(n *node) *finding {
 			return n.glob
 		case kCall:
 			n = n.fn
+		case kPersID:
+			// torch's legacy persistent_load returns the class for
+			// ('module', cls, source_file, source); storages are not callable.
+			if len(n.items) == 1 && n.items[0].kind == kTuple && len(n.items[0].items) > 1 {
+				if s, _ := constString(n.items[0].items[0]); s == "module" {
+					n = n.items[0].items[1]
+					continue
+				}
+			}
+			return nil
 		default:
 			return nil
 		}
