@@ -4,6 +4,7 @@
 package modtreetest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -95,7 +96,9 @@ func Load(t testing.TB, dir string) map[string]*Model {
 			continue
 		}
 		m := &Model{}
-		if err := json.Unmarshal(r, m); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.UseNumber() // keep 10 and 1.0 apart: Python wrote ints and floats differently
+		if err := dec.Decode(m); err != nil {
 			t.Fatalf("manifest %s: %v", name, err)
 		}
 		out[name] = m
@@ -212,7 +215,9 @@ func CheckAttrs(t testing.TB, where string, n *modtree.Node, want map[string]any
 	var got struct {
 		Attrs map[string]any `json:"attrs"`
 	}
-	if err := json.Unmarshal(b, &got); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("%s: %v", where, err)
 	}
 	for k, w := range want {
@@ -223,7 +228,7 @@ func CheckAttrs(t testing.TB, where string, n *modtree.Node, want map[string]any
 			}
 			continue
 		}
-		if !reflect.DeepEqual(g, w) {
+		if !reflect.DeepEqual(numeric(g), numeric(w)) {
 			t.Errorf("%s: %s = %v, PyTorch %v", where, k, g, w)
 		}
 	}
@@ -253,4 +258,30 @@ func Python(t testing.TB) string {
 // Generator returns the path of testdata/gen/model_fixtures.py.
 func Generator() string {
 	return filepath.Join(Dir(), "..", "gen", "model_fixtures.py")
+}
+
+// numeric turns JSON numbers into float64 so that 1 and 1.0 compare equal, as they do
+// in Python.
+func numeric(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return x.String()
+		}
+		return f
+	case []any:
+		out := make([]any, len(x))
+		for i, it := range x {
+			out[i] = numeric(it)
+		}
+		return out
+	case map[string]any:
+		out := map[string]any{}
+		for k, it := range x {
+			out[k] = numeric(it)
+		}
+		return out
+	}
+	return v
 }
