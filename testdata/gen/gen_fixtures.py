@@ -867,6 +867,122 @@ def save_locations(gen, legacy):
                 "(location_tag patched while saving; bytes are the CPU copy)")
 
 
+class DeeperNet(nn.Module):
+    """SimpleNet plus an fc3 layer: loading a SimpleNet state_dict misses fc3.*."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 5)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(5, 2)
+        self.fc3 = nn.Linear(2, 2)
+
+
+class HalfNet(nn.Module):
+    """Only SimpleNet's fc1: loading a SimpleNet state_dict finds fc2.* unexpected."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 5)
+
+
+class WideConvNet(ConvNet):
+    """ConvNet with 5 channels and an extra head: shape mismatches and missing keys."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 5, 3, padding=1)
+        self.bn = nn.BatchNorm2d(5)
+        self.fc = nn.Linear(5, 2)
+        self.head = nn.Linear(2, 2)
+
+
+TARGETS = {
+    "SimpleNet(10, 5, 2)": lambda: SimpleNet(10, 5, 2),
+    "SimpleNet(10, 6, 2)": lambda: SimpleNet(10, 6, 2),
+    "DeeperNet()": DeeperNet,
+    "HalfNet()": HalfNet,
+    "ConvNet()": ConvNet,
+    "WideConvNet()": WideConvNet,
+}
+
+
+def try_load(target, sd, strict):
+    torch.manual_seed(0)
+    m = TARGETS[target]()
+    try:
+        r = m.load_state_dict(sd, strict=strict)
+    except RuntimeError as e:
+        return {"ok": False, "error": str(e), "missing_keys": None, "unexpected_keys": None}, m
+    return {"ok": True, "error": None, "missing_keys": list(r.missing_keys),
+            "unexpected_keys": list(r.unexpected_keys)}, m
+
+
+def write_load_cases(gen):
+    """load_state_dict.json: what PyTorch's load_state_dict says for mismatched pairs.
+
+    Each case loads a committed fixture (torch.load, map_location='cpu') into a
+    freshly built target module, with strict=True and strict=False, and records
+    the outcome: {"ok", "error" (str(RuntimeError), PyTorch's message),
+    "missing_keys", "unexpected_keys"}; when the non-strict load succeeds,
+    "loaded" has the target's state_dict afterwards as {key, dtype, shape,
+    sha256} (dtype conversion, untouched keys keep the seeded init,
+    num_batches_tracked filled in for old BatchNorm versions).
+    """
+    # Extra sources: a float64 SimpleNet; a ConvNet saved by an old BatchNorm
+    # (version 1: no num_batches_tracked); the same keys but claiming version 2.
+    sd64 = collections.OrderedDict((k, v.double()) for k, v in make_simplenet().items())
+    sd64._metadata = make_simplenet()._metadata
+    gen.save("zip", "simplenet_f64.pt", sd64, "SimpleNet(10,5,2) state_dict converted to float64")
+    old_bn = make_convnet()
+    del old_bn["bn.num_batches_tracked"]
+    old_bn._metadata["bn"]["version"] = 1
+    gen.save("zip", "convnet_bn_v1.pt", old_bn,
+             "ConvNet state_dict as an old BatchNorm (version 1) saved it: no num_batches_tracked")
+    no_nbt = make_convnet()
+    del no_nbt["bn.num_batches_tracked"]
+    gen.save("zip", "convnet_no_nbt.pt", no_nbt,
+             "ConvNet state_dict without bn.num_batches_tracked but BatchNorm _metadata version 2")
+
+    fx = "testdata/fixtures/zip/"
+    cases = [
+        ("exact", "simplenet.pt", "SimpleNet(10, 5, 2)"),
+        ("shape mismatch", "simplenet.pt", "SimpleNet(10, 6, 2)"),
+        ("missing keys", "simplenet.pt", "DeeperNet()"),
+        ("unexpected keys", "simplenet.pt", "HalfNet()"),
+        ("DataParallel prefix", "dataparallel.pt", "SimpleNet(10, 5, 2)"),
+        ("float64 into float32", "simplenet_f64.pt", "SimpleNet(10, 5, 2)"),
+        ("mismatch, missing and unexpected", "convnet.pt", "WideConvNet()"),
+        ("BatchNorm version 1 without num_batches_tracked", "convnet_bn_v1.pt", "ConvNet()"),
+        ("BatchNorm version 2 without num_batches_tracked", "convnet_no_nbt.pt", "ConvNet()"),
+        ("ConvNet state_dict into SimpleNet", "convnet.pt", "SimpleNet(10, 5, 2)"),
+    ]
+    out = []
+    for name, src, target in cases:
+        path = os.path.join(gen.out, "zip", src)
+        sd = torch.load(path, map_location="cpu")
+        torch.manual_seed(0)
+        keys = [{"key": k, "dtype": dtype_name(v.dtype), "shape": list(v.shape)}
+                for k, v in TARGETS[target]().state_dict().items()]
+        strict, _ = try_load(target, sd, True)
+        loose, m = try_load(target, sd, False)
+        case = {"name": name, "source": fx + src, "target": target, "target_keys": keys,
+                "strict": strict, "non_strict": loose}
+        if loose["ok"]:
+            case["loaded"] = [{"key": k, "dtype": dtype_name(v.dtype), "shape": list(v.shape),
+                               "sha256": hashlib.sha256(tensor_bytes(v)).hexdigest()}
+                              for k, v in m.state_dict().items()]
+        out.append(case)
+    with open(os.path.join(gen.out, "load_state_dict.json"), "w") as f:
+        json.dump({"torch_version": torch.__version__,
+                   "description": " ".join(write_load_cases.__doc__.split()),
+                   "target_models": "defined in testdata/gen/gen_fixtures.py "
+                                    "(SimpleNet, DeeperNet, HalfNet, ConvNet, WideConvNet); "
+                                    "unloaded parameters keep the init after torch.manual_seed(0)",
+                   "cases": out}, f, indent=1)
+        f.write("\n")
+
+
 def write_plain_pickles(gen):
     d = os.path.join(gen.out, "pickle")
     os.makedirs(d, exist_ok=True)
@@ -960,6 +1076,7 @@ def main():
              "mixed object, legacy format with pickle_protocol=4", proto=4, legacy=True)
     write_plain_pickles(gen)
     write_tar(gen)
+    write_load_cases(gen)
     gen.write_manifest()
     print(f"wrote {len(gen.fixtures)} fixtures to {out}")
 
