@@ -1,0 +1,597 @@
+package pth
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pthkit/pth/internal/safeglobals"
+	"github.com/pthkit/pth/pickle"
+	"github.com/pthkit/pth/tensor"
+)
+
+// Format names a PyTorch file format.
+type Format string
+
+// The formats Open recognises.
+const (
+	// FormatZip is torch.save's zip format (PyTorch ≥ 1.6).
+	FormatZip Format = "torch-zip"
+	// FormatLegacy is the legacy pickle stream (_use_new_zipfile_serialization=False, PyTorch < 1.6).
+	FormatLegacy Format = "torch-legacy"
+	// FormatTar is the tar format of PyTorch ≤ 0.3.
+	FormatTar Format = "torch-tar"
+	// FormatPickle is a plain pickle (pickle.dump).
+	FormatPickle Format = "pickle"
+	// FormatTorchScript is a TorchScript archive (torch.jit.save).
+	FormatTorchScript Format = "torchscript"
+)
+
+// legacyMagic is the pickled MAGIC_NUMBER 0x1950a86a20f9469cfc6c that starts the legacy stream.
+var legacyMagic = []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e}
+
+// DetectFormat names the format of a file from its first bytes (at least 512 for
+// tar detection; fewer are fine for the others). It cannot tell TorchScript from
+// the zip format, which needs the record list; Open does that.
+func DetectFormat(head []byte) (Format, error) {
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return FormatZip, nil
+	case bytes.HasPrefix(head, []byte("PYTORCH1")):
+		return "", ErrPreviewFormat
+	case bytes.HasPrefix(head, legacyMagic):
+		return FormatLegacy, nil
+	case len(head) >= 263 && string(head[257:262]) == "ustar":
+		return FormatTar, nil
+	case len(head) == 0:
+		return "", errorf(ErrFormat, "empty file")
+	}
+	return FormatPickle, nil
+}
+
+// Options configure reading. The zero value (or nil) reads anything readable.
+type Options struct {
+	// WeightsOnly refuses what torch.load(weights_only=True) refuses (current
+	// PyTorch): globals off the allow-list (ErrUnsafeGlobal), other opcodes,
+	// NEWOBJ/BUILD/SETITEM targets and persistent ids (ErrWeightsOnly), and
+	// TorchScript and tar files.
+	WeightsOnly bool
+	// SafeGlobals extends the weights-only allow-list with "module.name" entries,
+	// like torch.serialization.add_safe_globals.
+	SafeGlobals []string
+	// VerifyCRC checks every zip record's CRC-32 while opening (this reads every
+	// record once).
+	VerifyCRC bool
+	// MapLocation rewrites storage location tags, like torch.load's map_location:
+	// a string (every storage gets it), a map[string]string (tags found in it are
+	// replaced) or a func(tag string) string. Tensors always load into host
+	// memory; the (mapped) tag is kept in Storage.Location.
+	MapLocation any
+	// Limits bound the pickle decoder; the zero value means pickle.DefaultLimits
+	// of the pickle's size.
+	Limits pickle.Limits
+}
+
+// File is an opened PyTorch file. Its tensors are views of the file's memory
+// mapping (or read lazily from the reader): keep the File open while using them,
+// or copy what you need before Close.
+type File struct {
+	// Format is the container format.
+	Format Format
+	// Root is the interpreted value tree (for TorchScript, the data.pkl module tree).
+	Root Value
+
+	name    string
+	globals []pickle.Global
+	records []Record
+	unmap   func() error
+}
+
+// Record describes one record of a zip-based file.
+type Record struct {
+	Name       string // full name, "<archive>/<record>"
+	Offset     int64  // offset of the record's data in the file
+	Size       int64  // uncompressed size
+	Compressed bool   // stored deflated (tensor data must be stored to be mapped)
+}
+
+// Globals returns every global the file's pickles reference, as "module.name"
+// in the spelling written, in order of first appearance, without duplicates.
+func (f *File) Globals() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range f.globals {
+		s := g.String()
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// UnsafeGlobals returns the globals of Globals that torch.load(weights_only=True)
+// would refuse by default (not on PyTorch's allow-list, or in a blocked module).
+func (f *File) UnsafeGlobals() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, g := range f.globals {
+		s := g.String()
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		if !globalAllowed(g, nil) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Records lists the records of a zip or TorchScript file (nil for other formats).
+func (f *File) Records() []Record { return f.records }
+
+// Close releases the file's mapping. Tensors whose bytes were not copied must
+// not be used afterwards.
+func (f *File) Close() error {
+	if f.unmap != nil {
+		u := f.unmap
+		f.unmap = nil
+		return u()
+	}
+	return nil
+}
+
+// Open opens and interprets the PyTorch file at path. The file is memory-mapped
+// read-only (or read through ReadAt where mapping fails); no tensor bytes are
+// read until a storage's Bytes is called.
+func Open(path string, opts *Options) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	size := st.Size()
+	var mapped []byte
+	if size > 0 && size == int64(int(size)) {
+		if m, err := unix.Mmap(int(fh.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED); err == nil {
+			mapped = m
+		}
+	}
+	release := fh.Close
+	var ra io.ReaderAt = fh
+	if mapped != nil {
+		fh.Close() // the mapping outlives the descriptor
+		ra = bytes.NewReader(mapped)
+		release = func() error { return unix.Munmap(mapped) }
+	}
+	f, err := open(ra, size, mapped, filepath.Base(path), opts)
+	if err != nil {
+		_ = release()
+		return nil, err
+	}
+	f.unmap = release
+	return f, nil
+}
+
+// NewReader opens and interprets a PyTorch file of size bytes read through r.
+// Storages read their bytes from r lazily, on first use.
+func NewReader(r io.ReaderAt, size int64, opts *Options) (*File, error) {
+	return open(r, size, nil, "", opts)
+}
+
+// Load reads the PyTorch file at path into memory and returns its interpreted
+// root value. Unlike Open, nothing refers to the file afterwards.
+func Load(path string, opts *Options) (Value, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := open(bytes.NewReader(data), int64(len(data)), data, filepath.Base(path), opts)
+	if err != nil {
+		return nil, err
+	}
+	return f.Root, nil
+}
+
+// loader carries the state of one open.
+type loader struct {
+	name     string
+	opts     Options
+	mapLoc   func(string) string
+	file     *File
+	ra       io.ReaderAt
+	size     int64
+	mapped   []byte
+	userSafe map[string]bool
+}
+
+func open(ra io.ReaderAt, size int64, mapped []byte, name string, opts *Options) (*File, error) {
+	l := &loader{name: name, ra: ra, size: size, mapped: mapped, file: &File{name: name}}
+	if opts != nil {
+		l.opts = *opts
+	}
+	var err error
+	if l.mapLoc, err = mapLocationFunc(l.opts.MapLocation); err != nil {
+		return nil, err
+	}
+	l.userSafe = map[string]bool{}
+	for _, s := range l.opts.SafeGlobals {
+		l.userSafe[s] = true
+	}
+	head := make([]byte, 512)
+	n, err := ra.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return nil, &Error{File: name, Offset: 0, Err: err}
+	}
+	head = head[:n]
+	if int64(n) > size {
+		head = head[:size]
+	}
+	format, err := DetectFormat(head)
+	if err != nil {
+		return nil, &Error{File: name, Offset: 0, Err: err}
+	}
+	switch format {
+	case FormatZip:
+		err = l.readZip()
+	case FormatLegacy:
+		err = l.readLegacy()
+	case FormatTar:
+		err = l.readTar()
+	default:
+		err = l.readPlainPickle()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.file, nil
+}
+
+// mapLocationFunc turns Options.MapLocation into a function.
+func mapLocationFunc(m any) (func(string) string, error) {
+	switch x := m.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return func(string) string { return x }, nil
+	case map[string]string:
+		return func(tag string) string {
+			if v, ok := x[tag]; ok {
+				return v
+			}
+			return tag
+		}, nil
+	case func(string) string:
+		return x, nil
+	}
+	return nil, fmt.Errorf("pth: MapLocation must be a string, map[string]string or func(string) string, not %T", m)
+}
+
+// decodePickle scans and decodes one pickle held in data, applying the
+// weights-only checks, and records its globals.
+func (l *loader) decodePickle(data []byte, record string, pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
+	sc, err := scanBytes(data)
+	if err != nil {
+		return nil, locate(l.name, record, -1, err)
+	}
+	return l.decodeScanned(sc, record, pload)
+}
+
+func (l *loader) decodeScanned(sc *pickleScan, record string, pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
+	for _, g := range sc.globals {
+		l.file.globals = append(l.file.globals, g.g)
+	}
+	if l.opts.WeightsOnly {
+		if err := l.checkOps(sc); err != nil {
+			return nil, locate(l.name, record, -1, err)
+		}
+	}
+	lim := l.opts.Limits
+	if lim == (pickle.Limits{}) {
+		lim = pickle.DefaultLimits(int64(len(sc.data)))
+	}
+	po := &pickle.Options{Limits: lim}
+	if pload != nil {
+		po.PersistentLoad = func(id pickle.Value) (pickle.Value, error) {
+			if l.opts.WeightsOnly {
+				if err := weightsOnlyPID(id); err != nil {
+					return nil, err
+				}
+			}
+			return pload(id)
+		}
+	}
+	v, err := pickle.Unmarshal(sc.data, po)
+	if err != nil {
+		return nil, locate(l.name, record, -1, err)
+	}
+	if l.opts.WeightsOnly {
+		if err := l.checkTree(v); err != nil {
+			return nil, locate(l.name, record, -1, err)
+		}
+	}
+	return v, nil
+}
+
+// storagePID parses a ('storage', class, key, location, numel[, view]) persistent id.
+func (l *loader) storagePID(id pickle.Value) (pickle.Value, error) {
+	t, ok := id.(pickle.Tuple)
+	if !ok || len(t) == 0 {
+		return nil, errorf(ErrInvalid, "persistent id %v is not a tuple", id)
+	}
+	switch t[0] {
+	case "storage":
+	case "module": // legacy: ('module', class, source_file, source) → the class, inert
+		if len(t) < 2 {
+			return nil, errorf(ErrInvalid, "module persistent id of length %d", len(t))
+		}
+		return t[1], nil
+	default:
+		return nil, errorf(ErrInvalid, "persistent id of type %v", t[0])
+	}
+	if len(t) != 5 && len(t) != 6 {
+		return nil, errorf(ErrInvalid, "storage persistent id of length %d", len(t))
+	}
+	cls, ok := t[1].(pickle.Global)
+	if !ok {
+		return nil, errorf(ErrInvalid, "storage class is %T", t[1])
+	}
+	ref := &storageRef{}
+	switch k := t[2].(type) {
+	case string:
+		ref.key = k
+	case int64:
+		ref.key = fmt.Sprint(k)
+	default:
+		return nil, errorf(ErrInvalid, "storage key is %T", t[2])
+	}
+	if cls.Name == "UntypedStorage" {
+		ref.untyped = true
+	}
+	dt, ok := parseStorageClass(cls.Name)
+	if !ok {
+		return nil, &keyError{ref.key, errorf(ErrUnsupported, "storage class %s", cls)}
+	}
+	ref.dtype = dt
+	loc, ok := t[3].(string)
+	if !ok {
+		return nil, &keyError{ref.key, errorf(ErrInvalid, "storage location is %T", t[3])}
+	}
+	ref.location = loc
+	n, err := asInt(t[4], "storage numel")
+	if err != nil || n < 0 {
+		return nil, &keyError{ref.key, errorf(ErrInvalid, "storage numel %v", t[4])}
+	}
+	ref.numel = n
+	if len(t) == 6 && t[5] != nil {
+		vm, ok := t[5].(pickle.Tuple)
+		if !ok || len(vm) != 3 {
+			return nil, &keyError{ref.key, errorf(ErrInvalid, "view metadata %v", t[5])}
+		}
+		switch k := vm[0].(type) {
+		case string:
+			ref.viewKey = k
+		case int64:
+			ref.viewKey = fmt.Sprint(k)
+		default:
+			return nil, &keyError{ref.key, errorf(ErrInvalid, "view key is %T", vm[0])}
+		}
+		var e1, e2 error
+		ref.viewOff, e1 = asInt(vm[1], "view offset")
+		ref.viewLen, e2 = asInt(vm[2], "view size")
+		if err := errors.Join(e1, e2); err != nil {
+			return nil, &keyError{ref.key, err}
+		}
+		ref.isView = true
+	}
+	return ref, nil
+}
+
+// parseStorageClass maps a storage class name to the storage's dtype.
+func parseStorageClass(name string) (dt tensor.DType, ok bool) {
+	return tensor.ParseStorageClass(name)
+}
+
+// interpret runs interpretation over the decoded root with open as the storage source.
+func (l *loader) interpret(root pickle.Value, record string, open storageSource) error {
+	in := newInterpreter(open, l.mapLoc)
+	v, err := in.value(root)
+	if err != nil {
+		return locate(l.name, record, -1, err)
+	}
+	l.file.Root = v
+	return nil
+}
+
+func (l *loader) readPlainPickle() error {
+	data, err := l.readAll(0, l.size, "pickle")
+	if err != nil {
+		return err
+	}
+	l.file.Format = FormatPickle
+	v, err := l.decodePickle(data, "", nil)
+	if err != nil {
+		return err
+	}
+	return l.interpret(v, "", func(key string, _ tensor.DType, _, _ int64) (*tensor.Storage, error) {
+		return nil, errorf(ErrMissingRecord, "a plain pickle has no storage records")
+	})
+}
+
+// readAll returns n bytes at off: a slice of the mapping, or a fresh read.
+func (l *loader) readAll(off, n int64, what string) ([]byte, error) {
+	if off < 0 || n < 0 || off > l.size || n > l.size-off {
+		return nil, &Error{File: l.name, Record: what, Offset: off, Err: errorf(ErrFormat, "%d bytes at %d exceed the file's %d", n, off, l.size)}
+	}
+	if l.mapped != nil {
+		return l.mapped[off : off+n], nil
+	}
+	b := make([]byte, n)
+	if _, err := l.ra.ReadAt(b, off); err != nil && !(err == io.EOF && int64(len(b)) == n) {
+		return nil, &Error{File: l.name, Record: what, Offset: off, Err: fmt.Errorf("%w: %w", ErrFormat, err)}
+	}
+	return b, nil
+}
+
+// globalAllowed reports whether weights-only mode accepts g (user is the
+// SafeGlobals set, may be nil).
+func globalAllowed(g pickle.Global, user map[string]bool) bool {
+	m, n := safeglobals.Canonical(g.Module, g.Name)
+	if safeglobals.Blocked(m) {
+		return false
+	}
+	if safeglobals.WeightsOnlyAllowed(m, n) || user[m+"."+n] || user[g.String()] {
+		return true
+	}
+	// torch.<X>Storage and torch.cuda.<X>Storage map to StorageType.
+	if (m == "torch" || m == "torch.cuda") && safeglobals.IsStorageClassName(n) {
+		return true
+	}
+	return false
+}
+
+// weightsOnlyPID applies weights-only's rule on persistent ids: a tuple whose
+// first item is 'storage', or an int.
+func weightsOnlyPID(id pickle.Value) error {
+	switch x := id.(type) {
+	case int64:
+		return nil
+	case pickle.Tuple:
+		if len(x) > 0 && x[0] == "storage" {
+			return nil
+		}
+	}
+	return errorf(ErrWeightsOnly, "Only persistent_load of storage is allowed, but got %v", id)
+}
+
+// checkOps applies weights-only's opcode and global rules, in stream order.
+func (l *loader) checkOps(sc *pickleScan) error {
+	for _, g := range sc.globals {
+		if sc.firstBadOp >= 0 && sc.firstBadOp < g.off {
+			break
+		}
+		m, n := safeglobals.Canonical(g.g.Module, g.g.Name)
+		if safeglobals.Blocked(m) {
+			return &Error{File: l.name, Offset: g.off, Err: errorf(ErrUnsafeGlobal,
+				"Trying to load unsupported GLOBAL %s.%s whose module %s is blocked.", m, n, m)}
+		}
+		if !globalAllowed(g.g, l.userSafe) {
+			dn := safeglobals.DisplayName(m, n)
+			return &Error{File: l.name, Offset: g.off, Err: errorf(ErrUnsafeGlobal,
+				"Unsupported global: GLOBAL %s was not an allowed global by default. "+
+					"Please use `torch.serialization.add_safe_globals([%s])` or the "+
+					"`torch.serialization.safe_globals([%s])` context manager to allowlist this global "+
+					"if you trust this class/function.", dn, dn, dn)}
+		}
+	}
+	if sc.firstBadOp >= 0 {
+		return &Error{File: l.name, Offset: sc.firstBadOp, Err: errorf(ErrWeightsOnly,
+			"Unsupported operand %d", sc.firstBadOpVal)}
+	}
+	return nil
+}
+
+// checkTree applies weights-only's rules on NEWOBJ, BUILD, SETITEM(S) and
+// APPEND(S) targets to a decoded (not yet interpreted) tree.
+func (l *loader) checkTree(root pickle.Value) error {
+	seen := map[any]bool{}
+	var walk func(v pickle.Value, depth int) error
+	walk = func(v pickle.Value, depth int) error {
+		if depth > maxInterpDepth {
+			return errorf(pickle.ErrLimit, "values nested deeper than %d", maxInterpDepth)
+		}
+		switch x := v.(type) {
+		case pickle.Tuple:
+			for _, e := range x {
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+		case *pickle.List:
+			if seen[x] {
+				return nil
+			}
+			seen[x] = true
+			for _, e := range x.Items {
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+		case *pickle.Dict:
+			if seen[x] {
+				return nil
+			}
+			seen[x] = true
+			for _, e := range x.Entries {
+				if err := walk(e.Value, depth+1); err != nil {
+					return err
+				}
+			}
+		case *pickle.Object:
+			if seen[x] {
+				return nil
+			}
+			seen[x] = true
+			if err := l.checkObject(x); err != nil {
+				return err
+			}
+			for _, e := range []pickle.Value{x.Callable, x.Args, x.State} {
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+			for _, e := range x.Items {
+				if err := walk(e.Value, depth+1); err != nil {
+					return err
+				}
+			}
+			for _, e := range x.Appended {
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(root, 0)
+}
+
+func (l *loader) checkObject(o *pickle.Object) error {
+	g, isGlobal := o.Callable.(pickle.Global)
+	name := fmt.Sprint(o.Callable)
+	canon := ""
+	if isGlobal {
+		canon = canonicalName(g)
+		name = canon
+	}
+	user := isGlobal && (l.userSafe[canon] || l.userSafe[g.String()])
+	if o.Kind == pickle.NewObj && !(canon == "torch.nn.parameter.Parameter" || user) {
+		return errorf(ErrWeightsOnly, "Can only create new object for nn.Parameter or classes allowlisted via `add_safe_globals` but got %s", name)
+	}
+	if o.Built {
+		ok := user || canon == "collections.OrderedDict" || canon == "torch.nn.parameter.Parameter" ||
+			canon == "torch._tensor._rebuild_from_type_v2" || canon == "torch.Tensor" ||
+			strings.HasPrefix(canon, "torch._utils._rebuild_")
+		if !ok {
+			return errorf(ErrWeightsOnly, "Can only build Tensor, Parameter, OrderedDict or types allowlisted via `add_safe_globals`, but got %s", name)
+		}
+	}
+	if len(o.Items) > 0 && !(user || canon == "collections.OrderedDict" || canon == "collections.Counter") {
+		return errorf(ErrWeightsOnly, "Can only SETITEM/SETITEMS on dict, OrderedDict or Counter, but got %s", name)
+	}
+	if len(o.Appended) > 0 && !user {
+		return errorf(ErrWeightsOnly, "Can only APPEND/APPENDS on a list, but got %s", name)
+	}
+	return nil
+}

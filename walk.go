@@ -1,0 +1,141 @@
+package pth
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/pthkit/pth/pickle"
+	"github.com/pthkit/pth/tensor"
+)
+
+// StopWalk may be returned by a Walk callback to end the walk early; Walk then
+// returns nil.
+var StopWalk = errors.New("pth: stop walk")
+
+// Walk calls fn for every leaf of the value tree root, in order. Containers —
+// dicts, OrderedDicts, Counters, lists and tuples — are descended into; every
+// other value (tensors, Parameters, numbers, strings, sets, torch.Size, numpy
+// values, inert objects, …) is a leaf. A leaf's path joins the dict keys and list
+// indices leading to it with "/" ("model_state_dict/fc1.weight",
+// "optimizer_state_dict/state/0/exp_avg"); a root leaf has path "". Returning a
+// non-nil error stops the walk and Walk returns it (nil for StopWalk).
+func Walk(root Value, fn func(path string, v Value) error) error {
+	err := walk(root, "", fn, map[any]bool{}, 0)
+	if errors.Is(err, StopWalk) {
+		return nil
+	}
+	return err
+}
+
+func joinPath(path string, key any) string {
+	var k string
+	switch x := key.(type) {
+	case string:
+		k = x
+	case int64:
+		k = fmt.Sprint(x)
+	case int:
+		k = fmt.Sprint(x)
+	case *big.Int:
+		k = x.String()
+	case bool:
+		if x {
+			k = "True"
+		} else {
+			k = "False"
+		}
+	default:
+		k = fmt.Sprint(x)
+	}
+	if path == "" {
+		return k
+	}
+	return path + "/" + k
+}
+
+func walk(v Value, path string, fn func(string, Value) error, busy map[any]bool, depth int) error {
+	if depth > maxInterpDepth {
+		return errorf(pickle.ErrLimit, "values nested deeper than %d", maxInterpDepth)
+	}
+	var entries []pickle.Entry
+	var items []Value
+	var ptr any
+	switch x := v.(type) {
+	case *pickle.Dict:
+		entries, ptr = x.Entries, x
+	case *OrderedDict:
+		entries, ptr = x.Entries, x
+	case *Counter:
+		entries, ptr = x.Entries, x
+	case *pickle.List:
+		items, ptr = x.Items, x
+	case pickle.Tuple:
+		items = x
+	default:
+		return fn(path, v)
+	}
+	if ptr != nil {
+		if busy[ptr] { // a container inside itself: report it as a leaf
+			return fn(path, v)
+		}
+		busy[ptr] = true
+		defer delete(busy, ptr)
+	}
+	for _, e := range entries {
+		if err := walk(e.Value, joinPath(path, e.Key), fn, busy, depth+1); err != nil {
+			return err
+		}
+	}
+	for i, e := range items {
+		if err := walk(e, joinPath(path, int64(i)), fn, busy, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NamedTensor is a tensor found in a value tree, with its Walk path.
+type NamedTensor struct {
+	Path string
+	T    *tensor.Tensor
+	// Parameter is set when the tensor is an nn.Parameter.
+	Parameter bool
+}
+
+// Tensors lists the tensors of the value tree root in Walk order: plain tensors,
+// Parameters (Parameter set, T is the data with the parameter's requires_grad),
+// tensor subclasses, and the components of sparse tensors (paths "p#indices",
+// "p#values", as PyTorch's tools name them). Meta tensors have no data and are
+// not listed.
+func Tensors(root Value) []NamedTensor {
+	var out []NamedTensor
+	_ = Walk(root, func(path string, v Value) error {
+		out = appendTensors(out, path, v)
+		return nil
+	})
+	return out
+}
+
+func appendTensors(out []NamedTensor, path string, v Value) []NamedTensor {
+	switch x := v.(type) {
+	case *tensor.Tensor:
+		out = append(out, NamedTensor{Path: path, T: x})
+	case *Parameter:
+		t := *x.Tensor
+		t.RequiresGrad = x.RequiresGrad
+		out = append(out, NamedTensor{Path: path, T: &t, Parameter: true})
+	case *SubclassTensor:
+		out = appendTensors(out, path, x.Tensor)
+	case *SparseTensor:
+		if x.Indices != nil {
+			out = append(out, NamedTensor{Path: path + "#indices", T: x.Indices})
+			out = append(out, NamedTensor{Path: path + "#values", T: x.Values})
+		} else {
+			for i, c := range x.Components {
+				out = append(out, NamedTensor{Path: fmt.Sprintf("%s#%d", path, i), T: c})
+			}
+		}
+	}
+	return out
+}
