@@ -172,3 +172,40 @@ func TestFixturesNeverDangerous(t *testing.T) {
 		t.Skip("no fixtures yet")
 	}
 }
+
+// TestWeightsOnlyFixturesSafe: a file PyTorch 1.13 itself loaded with
+// weights_only=True (manifest.json's weights_only_ok, recorded by the fixture
+// generator) names only allow-listed globals, so it must scan as safe.
+func TestWeightsOnlyFixturesSafe(t *testing.T) {
+	root := repoRoot(t)
+	data, err := os.ReadFile(filepath.Join(root, "testdata", "fixtures", "manifest.json"))
+	if err != nil {
+		t.Skipf("no fixture manifest yet: %v", err)
+	}
+	var man struct {
+		Fixtures []struct {
+			File          string   `json:"file"`
+			WeightsOnlyOK bool     `json:"weights_only_ok"`
+			Unsafe        []string `json:"unsafe_globals"`
+		} `json:"fixtures"`
+	}
+	if err := json.Unmarshal(data, &man); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range man.Fixtures {
+		if !f.WeightsOnlyOK {
+			continue
+		}
+		n++
+		t.Run(f.File, func(t *testing.T) {
+			rep := File(filepath.Join(root, filepath.FromSlash(f.File)), nil)
+			if rep.Verdict != Safe {
+				t.Errorf("verdict %s, want safe; globals %+v errors %v", rep.Verdict, rep.Globals, rep.Errors)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("manifest lists no weights_only fixture")
+	}
+}
