@@ -17,6 +17,7 @@ import (
 
 	"github.com/pthkit/pth/modtree"
 	"github.com/pthkit/pth/pickle"
+	"github.com/pthkit/pth/tensor"
 )
 
 // Manifest is testdata/models/manifest.json: model name → Model.
@@ -284,4 +285,9 @@ func numeric(v any) any {
 		return out
 	}
 	return v
+}
+
+// FromPth makes a modtree.StateDict from the fields of a pth.StateDict.
+func FromPth(keys []string, tensors map[string]*tensor.Tensor, metadata *pickle.Dict) *modtree.StateDict {
+	return &modtree.StateDict{Keys: keys, Tensors: tensors, Metadata: metadata}
 }

@@ -1,0 +1,68 @@
+package extract_test
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth/internal/cli/extract"
+	"github.com/pthkit/pth/modtree/modtreetest"
+)
+
+// TestLoad checks the state_dict extract writes against PyTorch's record for every
+// fixture: model.state_dict() for entire models, torch.jit.load(f).state_dict() for
+// TorchScript (which keeps non-persistent buffers: the archive does not mark them).
+func TestLoad(t *testing.T) {
+	dir := modtreetest.Dir()
+	for name, m := range modtreetest.Load(t, dir) {
+		for kind, file := range m.Files {
+			t.Run(name+"_"+kind, func(t *testing.T) {
+				sd, _, err := extract.Load(filepath.Join(dir, file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := m.StateDict
+				switch kind {
+				case "script":
+					want = m.Script.StateDict
+				case "trace":
+					want = m.Trace.StateDict
+				}
+				msd := modtreetest.FromPth(sd.Keys, sd.Tensors, sd.Metadata)
+				modtreetest.CheckStateDict(t, msd, want)
+			})
+		}
+	}
+}
+
+// TestRoundTripPyTorch writes the state_dict with `pth extract` and has PyTorch load it
+// with weights_only=True and load_state_dict(strict=True) into a freshly built
+// architecture, which must then give the original model's outputs exactly.
+func TestRoundTripPyTorch(t *testing.T) {
+	py := modtreetest.Python(t)
+	dir := modtreetest.Dir()
+	for name, m := range modtreetest.Load(t, dir) {
+		for kind, file := range m.Files {
+			if name == "convbn" && (kind == "script" || kind == "trace") {
+				// The archive keeps the non-persistent buffer "scratch" as an ordinary
+				// buffer, so strict loading into ConvBN refuses it, as it refuses
+				// torch.jit.load(f).state_dict(); TestLoad checks these against PyTorch.
+				continue
+			}
+			t.Run(name+"_"+kind, func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "sd.pt")
+				var log bytes.Buffer
+				if err := extract.Run(&extract.Options{Model: filepath.Join(dir, file), Out: out, Log: &log}); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(py, modtreetest.Generator(), "check-extract", name, filepath.Join(dir, m.Files["zip"]), out)
+				res, err := cmd.CombinedOutput()
+				if err != nil || !strings.HasPrefix(string(res), "ok") {
+					t.Fatalf("PyTorch refused the extracted state_dict: %v\n%s", err, res)
+				}
+			})
+		}
+	}
+}
