@@ -169,6 +169,9 @@ def gen_cases():
                 np.save(os.path.join(OUT, name + ".eval.npy"), m(x).numpy())
             if train:
                 m.train()
+                for sub in m.modules():  # Dropout's random mask cannot be reproduced outside torch
+                    if isinstance(sub, nn.Dropout):
+                        sub.eval()
                 with torch.no_grad():
                     y = m(x)
                 np.save(os.path.join(OUT, name + ".train.npy"), y.numpy())
