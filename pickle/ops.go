@@ -478,6 +478,13 @@ func (r *OpReader) readArg(kind argKind) (any, error) {
 				return nil, fmt.Errorf("%w: bad float %q", ErrMalformed, clip(line))
 			}
 		}
+		if math.IsNaN(f) {
+			// Python's float("nan") is the quiet NaN 0x7ff8000000000000 (sign set for "-nan").
+			f = math.Float64frombits(0x7ff8000000000000)
+			if strings.HasPrefix(s, "-") {
+				f = math.Copysign(f, -1)
+			}
+		}
 		return f, nil
 	case argStringNL:
 		line, err := r.readLine()
