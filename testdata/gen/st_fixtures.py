@@ -161,6 +161,25 @@ def st_fixtures():
     with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": dict(sorted(wm.items()))}, f, indent=2)
     torch.save(sd, os.path.join(d, "model.pt"))
+    # The same state_dict cast by PyTorch (.half(), .bfloat16()): truth for --dtype.
+    casts = {}
+    for dt, code, suffix in [(torch.float16, "F16", "f16"), (torch.bfloat16, "BF16", "bf16")]:
+        its = [(n, code, list(t.shape), torch_bytes(t.to(dt))) for n, t in sd.items()]
+        st_write(os.path.join(ST, "model_%s.safetensors" % suffix), its, {"format": "pt"})
+        diffs = {}
+        for n, t in sd.items():
+            b = t.to(dt).float()
+            ne = t != b
+            rel = ((t - b).abs() / b.abs())[ne]
+            diffs[n] = {"max_abs": float((t - b).abs().max()), "differing": int(ne.sum()),
+                        "max_rel": float(rel.max()) if rel.numel() else 0.0}
+        casts[suffix] = diffs
+    with open(os.path.join(ST, "model_casts.json"), "w") as f:
+        json.dump(casts, f, indent=1, sort_keys=True)
+    # A tied pair (as in a language model's embedding and head) for shared-storage handling.
+    emb = torch.randn(5, 3, generator=g)
+    torch.save({"embed.weight": emb, "head.weight": emb, "head.bias": torch.zeros(5)},
+               os.path.join(ST, "tied.pt"))
     with open(os.path.join(d, "expected.json"), "w") as f:
         json.dump({n: {"shape": list(t.shape), "values": t.flatten().tolist()} for n, t in sd.items()},
                   f, indent=1, sort_keys=True)

@@ -1,0 +1,216 @@
+package checkpoint
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/pthkit/pth/tensor"
+)
+
+// TensorDiff describes a tensor present in both checkpoints that differs.
+type TensorDiff struct {
+	Name   string  `json:"name"`
+	DTypeA string  `json:"dtype_a"`
+	DTypeB string  `json:"dtype_b"`
+	ShapeA []int64 `json:"shape_a"`
+	ShapeB []int64 `json:"shape_b"`
+	// Compared is set when the values were compared (same shape, real or
+	// complex dtypes); MaxAbs and MaxRel are then the largest |a−b| and
+	// |a−b|/|b| over all elements (NaN in the same place counts as equal;
+	// NaN against a number, or a non-zero a against b = 0, gives +Inf).
+	Compared bool    `json:"compared"`
+	MaxAbs   float64 `json:"max_abs"`
+	MaxRel   float64 `json:"max_rel"`
+	// Differing is the number of elements that are not equal.
+	Differing int64 `json:"differing"`
+	// Note explains a tensor that could not be compared.
+	Note string `json:"note,omitempty"`
+}
+
+// DiffResult is the outcome of Diff.
+type DiffResult struct {
+	OnlyA     []string     `json:"only_a"`
+	OnlyB     []string     `json:"only_b"`
+	Different []TensorDiff `json:"different"`
+	// Identical counts the common tensors with the same dtype, shape and bytes.
+	Identical int `json:"identical"`
+}
+
+// Equal reports whether both checkpoints hold the same names with identical
+// dtypes, shapes and bytes.
+func (d *DiffResult) Equal() bool {
+	return len(d.OnlyA) == 0 && len(d.OnlyB) == 0 && len(d.Different) == 0
+}
+
+// DiffFiles opens both paths and compares them.
+func DiffFiles(a, b string) (*DiffResult, error) {
+	ca, err := Open(a)
+	if err != nil {
+		return nil, err
+	}
+	defer ca.Close()
+	cb, err := Open(b)
+	if err != nil {
+		return nil, err
+	}
+	defer cb.Close()
+	return Diff(ca, cb)
+}
+
+// Diff compares a and b tensor by tensor, reading one pair at a time.
+func Diff(a, b Checkpoint) (*DiffResult, error) {
+	res := &DiffResult{OnlyA: []string{}, OnlyB: []string{}, Different: []TensorDiff{}}
+	inB := map[string]bool{}
+	for _, n := range b.Names() {
+		inB[n] = true
+	}
+	inA := map[string]bool{}
+	for _, name := range a.Names() {
+		inA[name] = true
+		if !inB[name] {
+			res.OnlyA = append(res.OnlyA, name)
+			continue
+		}
+		td, same, err := diffTensor(a, b, name)
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			res.Identical++
+		} else {
+			res.Different = append(res.Different, td)
+		}
+	}
+	for _, n := range b.Names() {
+		if !inA[n] {
+			res.OnlyB = append(res.OnlyB, n)
+		}
+	}
+	sort.Strings(res.OnlyA)
+	sort.Strings(res.OnlyB)
+	return res, nil
+}
+
+func diffTensor(a, b Checkpoint, name string) (TensorDiff, bool, error) {
+	ia, err := a.Info(name)
+	if err != nil {
+		return TensorDiff{}, false, err
+	}
+	ib, err := b.Info(name)
+	if err != nil {
+		return TensorDiff{}, false, err
+	}
+	td := TensorDiff{Name: name, DTypeA: dtypeName(ia), DTypeB: dtypeName(ib), ShapeA: ia.Shape, ShapeB: ib.Shape}
+	if ia.DType == tensor.Invalid || ib.DType == tensor.Invalid {
+		td.Note = "quantized data is not compared"
+		return td, false, nil
+	}
+	if !slices.Equal(ia.Shape, ib.Shape) {
+		td.Note = "shapes differ"
+		return td, false, nil
+	}
+	ta, err := a.Tensor(name)
+	if err != nil {
+		return td, false, err
+	}
+	tb, err := b.Tensor(name)
+	if err != nil {
+		return td, false, err
+	}
+	ba, err := ta.ContiguousBytes()
+	if err != nil {
+		return td, false, fmt.Errorf("first checkpoint: tensor %q: %w", name, err)
+	}
+	bb, err := tb.ContiguousBytes()
+	if err != nil {
+		return td, false, fmt.Errorf("second checkpoint: tensor %q: %w", name, err)
+	}
+	if ia.DType == ib.DType && bytes.Equal(ba, bb) {
+		return td, true, nil
+	}
+	da, oka := decoder(ia.DType)
+	db, okb := decoder(ib.DType)
+	if !oka || !okb || ia.DType.IsComplex() != ib.DType.IsComplex() {
+		td.Note = "values of these dtypes are not compared"
+		return td, false, nil
+	}
+	comps := int64(1)
+	if ia.DType.IsComplex() {
+		comps = 2
+	}
+	n := ta.Numel() * comps
+	sa, sb := int64(ia.DType.Size())/comps, int64(ib.DType.Size())/comps
+	td.Compared = true
+	for i := int64(0); i < n; i++ {
+		x, y := da(ba[i*sa:]), db(bb[i*sb:])
+		if x == y || (math.IsNaN(x) && math.IsNaN(y)) {
+			continue
+		}
+		td.Differing++
+		d := math.Abs(x - y)
+		if math.IsNaN(d) {
+			d = math.Inf(1)
+		}
+		td.MaxAbs = math.Max(td.MaxAbs, d)
+		rel := math.Inf(1)
+		if y != 0 && !math.IsInf(y, 0) {
+			rel = d / math.Abs(y)
+		}
+		td.MaxRel = math.Max(td.MaxRel, rel)
+	}
+	return td, false, nil
+}
+
+func dtypeName(in Info) string {
+	if in.DType == tensor.Invalid {
+		return in.Note
+	}
+	return in.DType.String()
+}
+
+// decoder returns a function reading one element (one component, for
+// complex dtypes) of dt as float64 from little-endian bytes.
+func decoder(dt tensor.DType) (func([]byte) float64, bool) {
+	le := binary.LittleEndian
+	switch dt {
+	case tensor.Float32, tensor.Complex64:
+		return func(b []byte) float64 { return float64(math.Float32frombits(le.Uint32(b))) }, true
+	case tensor.Float64, tensor.Complex128:
+		return func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) }, true
+	case tensor.Float16, tensor.Complex32:
+		return func(b []byte) float64 { return float64(tensor.Float16ToFloat32(le.Uint16(b))) }, true
+	case tensor.BFloat16:
+		return func(b []byte) float64 { return float64(tensor.BFloat16ToFloat32(le.Uint16(b))) }, true
+	case tensor.Float8E5M2:
+		return func(b []byte) float64 { return float64(tensor.Float8E5M2ToFloat32(b[0])) }, true
+	case tensor.Float8E4M3FN:
+		return func(b []byte) float64 { return float64(tensor.Float8E4M3FNToFloat32(b[0])) }, true
+	case tensor.Float8E5M2FNUZ:
+		return func(b []byte) float64 { return float64(tensor.Float8E5M2FNUZToFloat32(b[0])) }, true
+	case tensor.Float8E4M3FNUZ:
+		return func(b []byte) float64 { return float64(tensor.Float8E4M3FNUZToFloat32(b[0])) }, true
+	case tensor.Float8E8M0FNU:
+		return func(b []byte) float64 { return float64(tensor.Float8E8M0ToFloat32(b[0])) }, true
+	case tensor.Bool, tensor.Uint8:
+		return func(b []byte) float64 { return float64(b[0]) }, true
+	case tensor.Int8:
+		return func(b []byte) float64 { return float64(int8(b[0])) }, true
+	case tensor.Int16:
+		return func(b []byte) float64 { return float64(int16(le.Uint16(b))) }, true
+	case tensor.Uint16:
+		return func(b []byte) float64 { return float64(le.Uint16(b)) }, true
+	case tensor.Int32:
+		return func(b []byte) float64 { return float64(int32(le.Uint32(b))) }, true
+	case tensor.Uint32:
+		return func(b []byte) float64 { return float64(le.Uint32(b)) }, true
+	case tensor.Int64:
+		return func(b []byte) float64 { return float64(int64(le.Uint64(b))) }, true
+	case tensor.Uint64:
+		return func(b []byte) float64 { return float64(le.Uint64(b)) }, true
+	}
+	return nil, false
+}
