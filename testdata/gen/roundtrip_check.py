@@ -112,6 +112,9 @@ class _Comparer:
         if _raw(a) != _raw(b):
             self.fail(path, "tensor data differs")
         self.storage(path, a, b)
+        da, db = getattr(a, "__dict__", {}), getattr(b, "__dict__", {})
+        if da or db:  # Python attributes of a tensor subclass
+            self.value(_join(path, "__dict__"), da, db)
 
     def value(self, path, a, b):
         if type(a) is not type(b):
@@ -167,6 +170,25 @@ def compare(a, b):
     return None
 
 
+FIXTURE_CLASSES = ("SimpleNet", "ConvNet", "TaggedTensor")
+
+
+def provide_fixture_classes():
+    """Makes the generator's classes loadable as __main__.X, as the fixtures pickled them.
+
+    Files written by gen_fixtures.py (run as a script) refer to __main__.SimpleNet
+    and __main__.TaggedTensor; torch.load needs those names to exist.
+    """
+    main = sys.modules["__main__"]
+    if all(hasattr(main, n) for n in FIXTURE_CLASSES):
+        return
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gen_fixtures
+    for n in FIXTURE_CLASSES:
+        if not hasattr(main, n):
+            setattr(main, n, getattr(gen_fixtures, n))
+
+
 def check_files(orig, other, weights_only=False):
     a = torch.load(orig, map_location="cpu")
     b = torch.load(other, map_location="cpu", weights_only=weights_only)
@@ -194,7 +216,18 @@ def _sample():
         "bf": torch.tensor([1.0, -0.0], dtype=torch.bfloat16),
         "nan": float("nan"),
         "q": torch.quantize_per_tensor(torch.tensor([0.5, 1.0]), 0.1, 2, torch.quint8),
+        "tagged": _tagged(),
     }
+
+
+class SelfTestTensor(torch.Tensor):
+    """A tensor subclass for the self-test (pickled as __main__.SelfTestTensor)."""
+
+
+def _tagged():
+    t = torch.arange(3.0).as_subclass(SelfTestTensor)
+    t.tag = "x"
+    return t
 
 
 def _mutations():
@@ -219,6 +252,8 @@ def _mutations():
         ("extra key", lambda o: o.__setitem__("extra", 1)),
         ("key order", lambda o: o.__setitem__("sd", collections.OrderedDict(reversed(list(o["sd"].items()))))),
         ("negative zero", lambda o: o["bf"].__setitem__(1, 0.0)),
+        ("subclass attribute", lambda o: setattr(o["tagged"], "tag", "changed")),
+        ("subclass->Tensor", lambda o: o.__setitem__("tagged", o["tagged"].as_subclass(torch.Tensor))),
         ("qparams", lambda o: o.__setitem__(
             "q", torch.quantize_per_tensor(torch.tensor([0.5, 1.0]), 0.1, 3, torch.quint8))),
     ]
@@ -290,6 +325,7 @@ def main():
         return selftest()
     if not args.orig or not args.other:
         ap.error("ORIG and OTHER are required")
+    provide_fixture_classes()
     try:
         diff = check_files(args.orig, args.other, args.weights_only)
     except Exception as e:  # a load failure is a difference too
