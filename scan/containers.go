@@ -156,7 +156,7 @@ func (fs *fileScan) tar(where string, r io.Reader, depth int) {
 			fs.fail(where, fmt.Errorf("tar: %w", err))
 			return
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		mwhere := where + ":" + h.Name

@@ -24,6 +24,8 @@ var (
 	ErrNesting = errors.New("archives nested too deeply")
 	// ErrBudget: the scan would read or hold more than its budget (zip bombs, huge records).
 	ErrBudget = errors.New("scan budget exceeded")
+	// ErrArchive: a zip whose records lie outside the file or overlap.
+	ErrArchive = errors.New("malformed archive")
 	// ErrUnsupported: a container the scanner recognises but cannot open (e.g. LZMA-compressed 7z).
 	ErrUnsupported = errors.New("unsupported container")
 )

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Adversarial fixtures for `pth scan` (scan/adversarial_test.go).
+
+Stdlib only (pickle, pickletools, zipfile, tarfile, gzip, zlib). Run from the
+repository root:
+
+    python3 testdata/gen/scan_adversarial.py
+
+It writes testdata/scan/*.{pkl,pt,...} and testdata/scan/expected.json. The
+truth recorded for each file comes from CPython, not from pth:
+  * the dangerous globals of a payload are the names CPython's own pickletools
+    disassembler finds in the payload pickle (GLOBAL/INST args, STACK_GLOBAL
+    operands), so a scanner that misses one is wrong;
+  * a file expected "safe" is checked to load with pickle.loads here (its
+    payload-free pickles run in CPython and name only allow-listed globals);
+  * a file expected "error" is one CPython's unpickler refuses (checked here,
+    where the trick is a pickle) or a container attack (bomb, overlap, nesting)
+    whose bound the scanner must enforce.
+Nothing malicious is ever unpickled: payload pickles are only disassembled.
+"""
+import gzip
+import io
+import json
+import os
+import pickle
+import pickletools
+import struct
+import tarfile
+import zipfile
+import zlib
+
+OUT = os.path.join("testdata", "scan")
+os.makedirs(OUT, exist_ok=True)
+expected = []
+
+
+def payload(cmd="echo pwned", proto=2, module="os", name="system"):
+    """A pickle calling module.name(cmd), written by hand so that nothing runs."""
+    if proto == 0:
+        return b"c%s\n%s\n(V%s\ntR." % (module.encode(), name.encode(), cmd.encode())
+    body = b"c%s\n%s\nX%s%sR." % (module.encode(), name.encode(),
+                                    struct.pack("<I", len(cmd)), cmd.encode())
+    body = body[:-2] + b"\x85R."  # TUPLE1 REDUCE STOP
+    if proto >= 4:
+        # STACK_GLOBAL with memoized operands.
+        m, n = module.encode(), name.encode()
+        body = (b"\x8c" + bytes([len(m)]) + m + b"\x94" + b"\x8c" + bytes([len(n)]) + n + b"\x94\x93\x94"
+                + b"X" + struct.pack("<I", len(cmd)) + cmd.encode() + b"\x85R.")
+        body = b"\x95" + struct.pack("<Q", len(body)) + body
+    return bytes([0x80, proto]) + body
+
+
+def globals_of(data):
+    """The globals CPython's pickletools sees in one pickle (the independent truth)."""
+    names, strings = [], []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name in ("GLOBAL", "INST"):
+            names.append(arg.replace(" ", "."))
+        elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+            strings.append(arg)
+        elif op.name == "STACK_GLOBAL":
+            names.append(strings[-2] + "." + strings[-1])
+    return names
+
+
+def safe_pickle(obj, proto=2):
+    data = pickle.dumps(obj, protocol=proto)
+    assert pickle.loads(data) == obj
+    return data
+
+
+def write(name, data, verdict, dangerous=(), note="", options=None):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+    e = {"file": name, "verdict": verdict, "dangerous": sorted(set(dangerous)), "note": note}
+    if options:
+        e["options"] = options
+    expected.append(e)
+
+
+def zip_bytes(records, compression=zipfile.ZIP_STORED):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for n, d in records:
+            z.writestr(n, d)
+    return buf.getvalue()
+
+
+P = payload()
+PG = globals_of(P)
+assert PG == ["os.system"], PG
+STATE = safe_pickle({"weight": [1.0, 2.0], "step": 3})
+
+# --- Point 1: every pickle a loader could execute -----------------------------
+for proto in range(6):
+    p = payload("id", proto=proto)
+    write(f"raw_p{proto}.pkl", p, "dangerous", globals_of(p), f"raw pickle, protocol {proto}")
+write("raw_benign_p5.pkl", safe_pickle({"a": (1, 2.5, "x", b"y")}, 5), "safe", (), "plain data, protocol 5")
+
+write("zip_any_folder.pt", zip_bytes([("not_archive_name/data.pkl", P), ("not_archive_name/version", b"3\n")]),
+      "dangerous", PG, "torch zip with an unusual top folder")
+write("zip_extra_pkl.pt", zip_bytes([("archive/data.pkl", STATE), ("archive/extra/other.pkl", P)]),
+      "dangerous", PG, "benign data.pkl, payload in a second .pkl record")
+write("zip_txt_record.zip", zip_bytes([("archive/data.pkl", STATE), ("archive/notes.txt", P)]),
+      "dangerous", PG, "payload in a record named .txt: content sniffing, not names")
+write("zip_deflated_pkl.pt", zip_bytes([("archive/data.pkl", P)], zipfile.ZIP_DEFLATED),
+      "dangerous", PG, "deflated data.pkl")
+write("zip_benign.pt", zip_bytes([("archive/data.pkl", STATE), ("archive/data/0", b"\x00" * 64),
+                                   ("archive/version", b"3\n")]), "safe", (), "benign torch-like zip")
+
+# Central directory and local header disagree on the record's name.
+z = zip_bytes([("archive/data.pkl", P)])
+local = z.replace(b"archive/data.pkl", b"archive/data.txt", 1)  # first occurrence: the local header
+assert local.count(b"archive/data.pkl") == 1
+write("zip_local_name_mismatch.pt", local, "dangerous", PG, "local header says data.txt, central directory data.pkl")
+i = z.rfind(b"archive/data.pkl")
+central = z[:i] + b"archive/data.txt" + z[i + 16:]
+write("zip_central_name_mismatch.pt", central, "dangerous", PG, "central directory says data.txt, local header data.pkl")
+# Flag bits and CRC that strict readers refuse but PyTorch's miniz ignores.
+flags = bytearray(z)
+flags[6] |= 0x01  # "encrypted" local header
+j = bytes(flags).rfind(b"PK\x01\x02")
+flags[j + 8] |= 0x01
+write("zip_encrypted_flag.pt", bytes(flags), "dangerous", PG, "encryption flag set on plain data")
+crc = bytearray(z)
+crc[14] ^= 0xFF
+crc[j + 16] ^= 0xFF
+write("zip_bad_crc.pt", bytes(crc), "dangerous", PG, "wrong CRC32")
+
+# TorchScript archives: every pickle the C++ loader reads.
+code = b"class SimpleNet(Module):\n  __parameters__ = []\n"
+for rec in ("constants.pkl", "bytecode.pkl", "code/__torch__.py.debug_pkl"):
+    name = "ts_" + rec.split("/")[-1].replace(".", "_") + ".pt"
+    write(name, zip_bytes([("m/data.pkl", STATE), ("m/code/__torch__.py", code), ("m/" + rec, P),
+                           ("m/constants.pkl", b"\x80\x02).")] if rec != "constants.pkl" else
+                          [("m/data.pkl", STATE), ("m/code/__torch__.py", code), ("m/constants.pkl", P)]),
+          "dangerous", PG, "TorchScript archive, payload in " + rec)
+
+# Legacy torch.save stream: magic, protocol, sys_info, object, keys, raw storages.
+MAGIC = bytes.fromhex("80028a0a6cfc9c46f9206aa850192e")
+PROTO = b"\x80\x02M\xe9\x03."
+SYSINFO = safe_pickle({"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}})
+KEYS = safe_pickle([])
+assert pickle.loads(MAGIC) == 0x1950a86a20f9469cfc6c and pickle.loads(PROTO) == 1001
+write("legacy_benign.pt", MAGIC + PROTO + SYSINFO + STATE + KEYS + struct.pack("<q", 40) + b"(" * 160,
+      "safe", (), "legacy stream; raw bytes after the key list look like opcodes but are never unpickled")
+write("legacy_object_payload.pt", MAGIC + PROTO + SYSINFO + P + KEYS, "dangerous", PG, "payload as the object pickle")
+write("legacy_sysinfo_payload.pt", MAGIC + PROTO + P + STATE + KEYS, "dangerous", PG, "payload as the sys_info pickle")
+write("legacy_keys_payload.pt", MAGIC + PROTO + SYSINFO + STATE + P, "dangerous", PG, "payload as the storage-key pickle")
+
+
+def tar_bytes(members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for n, d in members:
+            info = tarfile.TarInfo(n)
+            info.size = len(d)
+            t.addfile(info, io.BytesIO(d))
+    return buf.getvalue()
+
+
+# ≤0.3 tar: storages = pickle(n), n × [pickle((key, location, cls)), int64 numel, data], pickle(views).
+float_storage = b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nt."
+assert globals_of(float_storage) == ["torch.FloatStorage"]
+storages = safe_pickle(1) + float_storage + struct.pack("<q", 3) + struct.pack("<3f", 1, 2, 3) + safe_pickle([])
+tensors = safe_pickle(0)
+SYS0 = safe_pickle({"protocol_version": 1000, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}})
+write("tar_benign.tar", tar_bytes([("sys_info", SYS0), ("pickle", STATE), ("tensors", tensors), ("storages", storages)]),
+      "safe", (), "legacy tar layout with one float storage")
+write("tar_payload.tar", tar_bytes([("sys_info", SYS0), ("pickle", P), ("tensors", tensors), ("storages", storages)]),
+      "dangerous", PG, "payload in the tar's pickle member")
+bad_storages = safe_pickle(1) + payload("id") + struct.pack("<q", 0) + safe_pickle([])
+write("tar_storage_payload.tar", tar_bytes([("sys_info", SYS0), ("pickle", STATE), ("storages", bad_storages)]),
+      "dangerous", ["os.system"], "payload as a storage header inside the storages member")
+
+# numpy: object arrays carry a pickle after the header.
+def npy(descr, body):
+    header = "{'descr': %s, 'fortran_order': False, 'shape': (1,), }" % descr
+    header = header.encode() + b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + body
+write("npy_object_payload.npy", npy("'|O'", P), "dangerous", PG, "object-dtype npy")
+write("npy_float.npy", npy("'<f8'", struct.pack("<d", 1.5)), "safe", (), "numeric npy: no pickle")
+write("npz_object_payload.npz", zip_bytes([("a.npy", npy("'<f8'", b"\0" * 8)), ("b.npy", npy("'|O'", P))], zipfile.ZIP_DEFLATED),
+      "dangerous", PG, "npz with an object member")
+
+# joblib-style compressed pickles.
+write("joblib_zlib.pkl", zlib.compress(P), "dangerous", PG, "zlib-compressed pickle (joblib compress=True)")
+write("joblib_gzip.pkl.gz", gzip.compress(P, mtime=0), "dangerous", PG, "gzip-compressed pickle")
+
+# Several pickles, polyglots, nesting.
+write("concat_payload_second.pkl", STATE + P, "dangerous", PG, "a benign pickle, then the payload")
+write("concat_three.pkl", STATE + STATE + P, "dangerous", PG, "payload in the third pickle")
+write("polyglot_pickle_then_zip.pt", P + zip_bytes([("archive/data.pkl", STATE)]), "dangerous", PG,
+      "payload pickle at the start, a benign torch zip after it")
+write("polyglot_zip_payload.pt", STATE + zip_bytes([("archive/data.pkl", P)]), "dangerous", PG,
+      "benign pickle at the start, payload in the zip at the end")
+inner = zip_bytes([("archive/data.pkl", P)])
+write("nested_zip.zip", zip_bytes([("outer/model.pt", inner)]), "dangerous", PG, "a torch zip inside a zip")
+deep = zip_bytes([("archive/data.pkl", STATE)])
+for k in range(8):
+    deep = zip_bytes([("level%d.zip" % k, deep)])
+write("nested_too_deep.zip", deep, "error", (), "zips nested 9 deep: beyond the scanner's nesting bound")
+
+# Symbolic-execution tricks.
+discard = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R0N."
+assert globals_of(discard) == ["posix.system"]
+write("discarded_call.pkl", discard, "dangerous", ["posix.system"], "os.system result POPped, then None returned")
+ext = b"\x80\x02\x82\x01X\x02\x00\x00\x00id\x85R."
+write("ext_code.pkl", ext, "dangerous", [], "EXT1 code: a global only copyreg's registry names")
+build_module = b"\x80\x02ctorch\n_utils\n}X\x0f\x00\x00\x00_rebuild_tensorcbuiltins\neval\nsb."
+write("build_on_module.pkl", build_module, "dangerous", ["builtins.eval", "torch._utils"],
+      "BUILD on a module replaces its functions")
+computed = b"\x80\x04\x8c\x02os\x8c\x06system\x86\x94h\x00\x93."  # STACK_GLOBAL over a tuple: not constant strings
+write("stack_global_computed.pkl", computed, "dangerous", [], "STACK_GLOBAL operands that are not constant strings")
+write("getattr_chain.pkl",
+      b"\x80\x02cbuiltins\ngetattr\ncbuiltins\n__import__\nX\x02\x00\x00\x00os\x85RX\x06\x00\x00\x00system\x86RX\x02\x00\x00\x00id\x85R.",
+      "dangerous", ["builtins.getattr", "builtins.__import__"], "getattr(__import__('os'), 'system')('id')")
+dunder = b"\x80\x04\x8c\x08builtins\x8c\x15object.__subclasses__\x93)R."
+assert globals_of(dunder) == ["builtins.object.__subclasses__"]
+write("dunder_traversal.pkl", dunder,
+      "dangerous", ["builtins.object.__subclasses__"], "introspection through a dotted dunder name")
+write("unknown_class.pkl", b"\x80\x02c__main__\nSimpleNet\n)\x81}b.", "unknown", [], "a user class: unknown, not dangerous")
+
+# --- Point 5: hostile inputs end in a typed error, within bounds ---------------
+# Billion laughs: 40 levels of lists holding the previous level twice via the memo.
+laughs = bytearray(b"\x80\x02X\x03\x00\x00\x00lolq\x00")
+for k in range(1, 41):
+    laughs += b"](h" + bytes([k - 1]) + b"h" + bytes([k - 1]) + b"eq" + bytes([k])
+laughs += b"."
+lol = pickle.loads(bytes(laughs))  # CPython builds it with shared references, instantly
+assert lol[0] is lol[1]
+write("billion_laughs.pkl", bytes(laughs), "safe", (), "2^40 logical elements through shared memo references")
+write("huge_length.pkl", b"\x80\x04\x8d" + struct.pack("<Q", 1 << 62) + b"abc.", "error", (), "BINUNICODE8 declaring 2^62 bytes")
+write("deep_marks.pkl", b"\x80\x02" + b"(" * 200000 + b".", "error", (), "200000 nested MARKs")
+write("deep_lists.pkl", b"\x80\x02" + b"]" * 100000 + b"a" * 99999 + b".", "safe", (), "100000 nested lists (flat stack)")
+try:
+    pickle.loads(b"\x80\x02" + b"(" * 200000 + b".")
+    raise SystemExit("deep_marks loaded")
+except pickle.UnpicklingError:
+    pass  # CPython: "unpickling stack underflow" at STOP
+write("truncated.pkl", P[:-5], "dangerous", PG, "payload cut short: the global is found before the break")
+write("truncated_benign.pkl", STATE[:-3], "error", (), "benign pickle cut short")
+try:
+    pickle.loads(STATE[:-3])
+    raise SystemExit("truncated pickle loaded")
+except pickle.UnpicklingError:
+    pass
+except EOFError:
+    pass
+write("memo_miss.pkl", b"\x80\x02h\x05.", "error", (), "GET of a memo key never stored")
+# Zip bomb: a deflated record inflating to 8 MiB, scanned with a 1 MiB budget.
+inner_big = zip_bytes([("archive/data.pkl", STATE), ("archive/blob.bin", b"\0" * (8 << 20))])
+write("zip_bomb.zip", zip_bytes([("bomb/inner.zip", inner_big)], zipfile.ZIP_DEFLATED), "error", (),
+      "nested zip inflating beyond the buffer budget", {"max_buffered": 1 << 20})
+write("gzip_bomb.pt.gz", gzip.compress(inner_big, mtime=0), "error", (),
+      "gzip stream inflating beyond the buffer budget", {"max_buffered": 1 << 20})
+# Out-of-range and overlapping records.
+oor = bytearray(z)
+k = bytes(oor).rfind(b"PK\x01\x02")
+struct.pack_into("<I", oor, k + 42, 0x7FFFFF00)  # local header offset far past the end
+write("zip_out_of_range.pt", bytes(oor), "error", (), "central directory points past the end of the file")
+two = zip_bytes([("archive/data.pkl", STATE), ("archive/other.pkl", STATE)])
+k1 = two.find(b"PK\x01\x02")
+k2 = two.find(b"PK\x01\x02", k1 + 4)
+ov = bytearray(two)
+struct.pack_into("<I", ov, k2 + 42, struct.unpack_from("<I", two, k1 + 42)[0])
+write("zip_overlap.pt", bytes(ov), "error", (), "two central-directory records share one local record")
+write("not_a_model.txt", b"hello, this is text\n", "error", (), "text file")
+
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump(expected, f, indent=1)
+    f.write("\n")
+print(len(expected), "fixtures")
