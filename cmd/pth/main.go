@@ -9,14 +9,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	diffcmd "github.com/pthkit/pth/internal/cli/diff"
+	"github.com/pthkit/pth/internal/cli/inspect"
 	scancmd "github.com/pthkit/pth/internal/cli/scan"
 )
 
 // commands lists the subcommands. Each lives in its own package under internal/cli/<verb>
 // (Options struct, NewCmd wiring flags, Run doing the work), as the GitHub CLI does.
 var commands = []func() *cobra.Command{
-	// one line per subcommand, e.g. inspect.NewCmd,
+	inspect.NewCmd,
 	scancmd.NewCmd,
+	diffcmd.NewCmd,
 }
 
 // exitCoder is implemented by errors that choose the process exit status
