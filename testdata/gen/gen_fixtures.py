@@ -34,8 +34,9 @@ with "keys" in order (non-str keys as {"type", "repr"}) and an OrderedDict's
 `_metadata` as "metadata" ({prefix: {"version": N}}, as state_dict() sets it).
 
 `path` joins dict keys and list/tuple indices with "/"; a tensor saved at the
-root has path "". A whole pickled nn.Module (torch.save(model)) is recorded
-through its state_dict: its tensors' paths are the state_dict keys. `sha256` is over the tensor's contiguous little-endian bytes
+root has path "". A whole pickled nn.Module (torch.save(model)) is an object,
+so a leaf in "values"; its tensors are in the fixture's extra
+"module_state_dict" list, with state_dict keys as paths. `sha256` is over the tensor's contiguous little-endian bytes
 (int_repr bytes for quantized tensors; raw bytes for bfloat16/complex/bool,
 never through a float conversion); it is null for meta tensors, which have no
 data. `storage_group` numbers the distinct storages in first-seen order;
@@ -143,13 +144,15 @@ class Recorder:
         self.tensors = []
         self.values = []
         self.containers = []
+        self.module_tensors = []
 
     def walk(self, obj, path):
         if isinstance(obj, nn.Module):
-            # A whole pickled module: record its state_dict (keys as paths).
-            self.containers.append({"path": path, "type": type_name(obj), "len": None})
+            # A whole pickled module is a leaf (an object, not a dict); its
+            # tensors go to "module_state_dict" under their state_dict keys.
+            self.values.append(value_record(obj, path))
             for k, v in obj.state_dict(keep_vars=True).items():
-                self.walk(v, join(path, k))
+                self.module_tensors.append(self.tensor(v, join(path, k)))
         elif isinstance(obj, torch.Tensor):
             self.tensors.append(self.tensor(obj, path))
         elif isinstance(obj, dict):  # dict, OrderedDict, Counter, defaultdict
@@ -428,6 +431,8 @@ class Gen:
             "large": self.large,
             "containers": rec.containers,
         })
+        if rec.module_tensors:
+            self.fixtures[-1]["module_state_dict"] = rec.module_tensors
         return obj
 
     def save(self, sub, name, obj, description, proto=2, legacy=False):
@@ -1059,7 +1064,8 @@ def main():
     gen.both("meta", make_meta, "a meta tensor (no storage) next to a CPU tensor")
     gen.both("model", make_model,
              "a whole SimpleNet module, torch.save(model): classes pickled by reference "
-             "(legacy form also carries the module source); tensor paths are state_dict keys")
+             "(legacy form also carries the module source); the root is an object, so its tensors are "
+             "listed in module_state_dict under their state_dict keys")
     gen.both("subclass", make_subclass,
              "a torch.Tensor subclass (__main__.TaggedTensor) with a Python attribute, "
              "reduced via torch._tensor._rebuild_from_type_v2")
