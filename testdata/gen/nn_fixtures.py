@@ -309,6 +309,63 @@ def gen_npy():
         fh.write("\n")
 
 
+def gen_remap():
+    """Key remapping truth: torch's consume_prefix_in_state_dict_if_present for a stripped
+    prefix, Python's re.sub / re.search for rename and drop."""
+    import re
+    from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
+    torch.manual_seed(9)
+    dp = nn.DataParallel(ConvNet())
+    sd = dp.state_dict()
+    cases = []
+    # name, rules (applied in order), what Python does with them
+    specs = [
+        ("strip_module", [["strip", "module."]]),
+        ("strip_rename_drop_add", [["strip", "module."], ["rename", r"^bn(\d)\.", r"norm\1."],
+                                   ["drop", r"num_batches_tracked$"], ["add", "backbone."]]),
+        ("rename_groups", [["rename", r"^module\.head\.(\d+)\.(weight|bias)$", r"classifier.\1.\2"]]),
+    ]
+    for name, rules in specs:
+        keys = list(sd.keys())
+        meta = {k: v["version"] for k, v in sd._metadata.items()}
+        if rules[0] == ["strip", "module."] and len(rules) == 1:
+            c = collections.OrderedDict(sd)
+            c._metadata = collections.OrderedDict(sd._metadata)
+            consume_prefix_in_state_dict_if_present(c, "module.")
+            keys_out = list(c.keys())
+            # torch 1.13 leaves _metadata alone here (it looks for a "_metadata" key); torch 2.x
+            # renames it as below ("module" becomes "", replacing the DataParallel root entry).
+            meta_out = {}
+            for k, v in sd._metadata.items():
+                if k and (k == "module" or k.startswith("module.")):
+                    k = k[len("module."):]
+                meta_out[k] = v["version"]
+            # consume_prefix re-inserts renamed keys at the end in sorted order; pth keeps the
+            # original order, so compare the key sets and the per-key mapping.
+        else:
+            keys_out, meta_out = [], {}
+            for k in keys:
+                keep = True
+                for kind, *args in rules:
+                    if kind == "strip" and k.startswith(args[0]):
+                        k = k[len(args[0]):]
+                    elif kind == "add":
+                        k = args[0] + k
+                    elif kind == "rename":
+                        k = re.sub(args[0], args[1], k)
+                    elif kind == "drop" and re.search(args[0], k):
+                        keep = False
+                        break
+                if keep:
+                    keys_out.append(k)
+            meta_out = None
+        cases.append({"name": name, "rules": rules, "keys": keys, "metadata": meta,
+                      "keys_out": keys_out, "metadata_out": meta_out})
+    with open(os.path.join(OUT, "remap.json"), "w") as f:
+        json.dump(cases, f, indent=1)
+        f.write("\n")
+
+
 def resnet18(outdir):
     import torchvision
     torch.manual_seed(0)
@@ -374,6 +431,7 @@ def main():
     gen_mismatch()
     gen_pth()
     gen_npy()
+    gen_remap()
 
 
 if __name__ == "__main__":
