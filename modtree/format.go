@@ -262,7 +262,11 @@ func pyRepr(b *strings.Builder, v pickle.Value, depth int) {
 	case float64:
 		b.WriteString(pyFloat(x))
 	case string:
-		b.WriteString(strconv.Quote(x))
+		q := strconv.Quote(x)
+		if !strings.ContainsAny(x, "'\"") {
+			q = "'" + q[1:len(q)-1] + "'" // Python prefers single quotes
+		}
+		b.WriteString(q)
 	case pickle.Tuple:
 		seq("(", ")", x)
 	case *pickle.List:

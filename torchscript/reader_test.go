@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,18 +23,7 @@ func TestFixtures(t *testing.T) {
 // TestLargeFixtures does the same for torchvision's mobilenet_v3_small and resnet18,
 // generated into the git-ignored testdata/fixtures/large/models when PyTorch is at hand.
 func TestLargeFixtures(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large fixtures in -short mode")
-	}
-	dir := modtreetest.LargeDir()
-	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-		py := modtreetest.Python(t)
-		out, err := runGenerator(py, "--large")
-		if err != nil {
-			t.Fatalf("generating large fixtures: %v\n%s", err, out)
-		}
-	}
-	checkDir(t, dir)
+	checkDir(t, modtreetest.Large(t))
 }
 
 func checkDir(t *testing.T, dir string) {
@@ -167,8 +154,4 @@ func TestBrokenArchives(t *testing.T) {
 			}
 		})
 	}
-}
-
-func runGenerator(py string, args ...string) ([]byte, error) {
-	return exec.Command(py, append([]string{modtreetest.Generator()}, args...)...).CombinedOutput()
 }

@@ -291,3 +291,22 @@ func numeric(v any) any {
 func FromPth(keys []string, tensors map[string]*tensor.Tensor, metadata *pickle.Dict) *modtree.StateDict {
 	return &modtree.StateDict{Keys: keys, Tensors: tensors, Metadata: metadata}
 }
+
+// Large returns the directory of the torchvision fixtures (mobilenet_v3_small,
+// resnet18), generating them with PyTorch when they are missing. It skips the test in
+// -short mode, and when PyTorch is absent unless CI is set.
+func Large(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("large fixtures in -short mode")
+	}
+	dir := LargeDir()
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
+		return dir
+	}
+	py := Python(t)
+	if out, err := exec.Command(py, Generator(), "--large").CombinedOutput(); err != nil {
+		t.Fatalf("generating large fixtures: %v\n%s", err, out)
+	}
+	return dir
+}

@@ -4,7 +4,7 @@
 Run with Debian's python3-torch (1.13) + torchvision (0.14):
 
     /usr/bin/python3 testdata/gen/model_fixtures.py            # small fixtures -> testdata/models/
-    /usr/bin/python3 testdata/gen/model_fixtures.py --large    # + resnet18, mobilenet_v3_small
+    /usr/bin/python3 testdata/gen/model_fixtures.py --large    # resnet18, mobilenet_v3_small only
                                                                #   -> testdata/fixtures/large/models/ (git-ignored)
 
 For every model it writes the entire model with torch.save (zip and legacy stream) and
@@ -200,14 +200,15 @@ def write_model(name, out_dir, manifest):
 
 
 def generate(large):
-    os.makedirs(SMALL_DIR, exist_ok=True)
-    manifest = {"torch": torch.__version__}
-    for name in ("simplenet", "convbn"):
-        write_model(name, SMALL_DIR, manifest)
-    with open(os.path.join(SMALL_DIR, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1, sort_keys=True)
-        f.write("\n")
-    if large:
+    if not large:
+        os.makedirs(SMALL_DIR, exist_ok=True)
+        manifest = {"torch": torch.__version__}
+        for name in ("simplenet", "convbn"):
+            write_model(name, SMALL_DIR, manifest)
+        with open(os.path.join(SMALL_DIR, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1, sort_keys=True)
+            f.write("\n")
+    else:
         os.makedirs(LARGE_DIR, exist_ok=True)
         manifest = {"torch": torch.__version__}
         for name in ("mobilenet_v3_small", "resnet18"):
