@@ -1,0 +1,96 @@
+// Command openbench times what pth does where PyTorch runs torch.load: open a
+// checkpoint, index every tensor, then read every tensor's bytes. It prints one JSON
+// line; scripts/bench_load.sh runs it next to PyTorch on the same file and prints the ratios.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/pthkit/pth"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: openbench FILE")
+		os.Exit(2)
+	}
+	path := os.Args[1]
+	best := func(fn func() error) (time.Duration, error) {
+		var b time.Duration
+		for i := 0; i < 3; i++ {
+			t0 := time.Now()
+			if err := fn(); err != nil {
+				return 0, err
+			}
+			if d := time.Since(t0); i == 0 || d < b {
+				b = d
+			}
+		}
+		return b, nil
+	}
+	var ntensors int
+	openIndex, err := best(func() error {
+		f, err := pth.Open(path, nil)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		ntensors = len(pth.Tensors(f.Root))
+		return nil
+	})
+	if err != nil {
+		fail(err)
+	}
+	var rssAfterOpen int64 = peakRSS()
+	var nbytes int64
+	readAll, err := best(func() error {
+		f, err := pth.Open(path, nil)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		nbytes = 0
+		var sink byte
+		for _, nt := range pth.Tensors(f.Root) {
+			b, err := nt.T.ContiguousBytes()
+			if err != nil {
+				return err
+			}
+			// Touch every page so the bytes are really read from the mapping.
+			for i := 0; i < len(b); i += 4096 {
+				sink ^= b[i]
+			}
+			nbytes += int64(len(b))
+		}
+		_ = sink
+		return nil
+	})
+	if err != nil {
+		fail(err)
+	}
+	out := map[string]any{
+		"file": path, "tensors": ntensors, "bytes": nbytes,
+		"open_index_seconds": openIndex.Seconds(), "read_all_seconds": readAll.Seconds(),
+		"read_gb_per_s":          float64(nbytes) / readAll.Seconds() / 1e9,
+		"peak_rss_mb_after_open": float64(rssAfterOpen) / 1024, "peak_rss_mb": float64(peakRSS()) / 1024,
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// peakRSS returns the process's peak resident set size in KiB.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return ru.Maxrss
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "openbench:", err)
+	os.Exit(1)
+}

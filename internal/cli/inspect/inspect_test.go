@@ -1,0 +1,149 @@
+package inspect
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth/internal/safeglobals"
+)
+
+// manifest is the record testdata/gen/gen_fixtures.py wrote with real PyTorch.
+type manifest struct {
+	Fixtures []struct {
+		File    string `json:"file"`
+		Format  string `json:"format"`
+		Tensors []struct {
+			Path     string  `json:"path"`
+			DType    string  `json:"dtype"`
+			Shape    []int64 `json:"shape"`
+			SHA256   string  `json:"sha256"`
+			Location string  `json:"location"`
+		} `json:"tensors"`
+		UnsafeGlobals []string `json:"unsafe_globals"`
+	} `json:"fixtures"`
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// TestJSONMatchesPyTorch checks `pth inspect --json --hash` against what PyTorch
+// recorded for every committed fixture: same tensors (by path), dtypes, shapes,
+// location tags and sha256 of the contiguous little-endian bytes.
+func TestJSONMatchesPyTorch(t *testing.T) {
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "testdata/fixtures/manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Fixtures) == 0 {
+		t.Fatal("empty manifest")
+	}
+	for _, fx := range m.Fixtures {
+		t.Run(fx.File, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := Run(&Options{Path: filepath.Join(root, fx.File), JSON: true, Hash: true, Out: &out}); err != nil {
+				t.Fatal(err)
+			}
+			var rep Report
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out.String())
+			}
+			if rep.Format != fx.Format {
+				t.Errorf("format %q, PyTorch fixture is %q", rep.Format, fx.Format)
+			}
+			got := map[string]TensorInfo{}
+			for _, ti := range rep.Tensors {
+				got[ti.Path] = ti
+			}
+			for _, want := range fx.Tensors {
+				ti, ok := got[want.Path]
+				if !ok {
+					// Sparse tensors are listed by component ("p#indices"); PyTorch records the whole tensor.
+					if !strings.Contains(strings.Join(keys(got), " "), want.Path+"#") {
+						t.Errorf("tensor %q missing; have %v", want.Path, keys(got))
+					}
+					continue
+				}
+				if ti.DType != want.DType || !reflect.DeepEqual(ti.Shape, nonNil(want.Shape)) {
+					t.Errorf("%s: %s%v, PyTorch says %s%v", want.Path, ti.DType, ti.Shape, want.DType, want.Shape)
+				}
+				if want.SHA256 != "" && ti.SHA256 != want.SHA256 {
+					t.Errorf("%s: sha256 %s, PyTorch says %s", want.Path, ti.SHA256, want.SHA256)
+				}
+				if want.Location != "" && want.Location != "?" && ti.Location != want.Location {
+					t.Errorf("%s: location %q, PyTorch saved %q", want.Path, ti.Location, want.Location)
+				}
+			}
+			for _, g := range fx.UnsafeGlobals {
+				// The manifest records torch 1.13's refusals; we apply current PyTorch's
+				// larger allow-list (internal/safeglobals checks it covers 1.13's).
+				i := strings.LastIndex(g, ".")
+				if safeglobals.WeightsOnlyAllowed(safeglobals.Canonical(g[:i], g[i+1:])) {
+					continue
+				}
+				found := false
+				for _, u := range rep.UnsafeGlobals {
+					if u == g || "builtins."+u == g {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("unsafe global %s not reported (got %v)", g, rep.UnsafeGlobals)
+				}
+			}
+		})
+	}
+}
+
+// TestText checks the human table on the training checkpoint: every tensor row, the
+// totals, the scalar values and the globals weights_only would refuse.
+func TestText(t *testing.T) {
+	var out bytes.Buffer
+	path := filepath.Join(repoRoot(t), "testdata/fixtures/zip/checkpoint.pt")
+	if err := Run(&Options{Path: path, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"model_state_dict/fc1.weight", "float32", "[5, 10]", "TOTAL (16 tensors)", "epoch", "argparse.Namespace"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestMissingFileNamesIt(t *testing.T) {
+	err := Run(&Options{Path: "no/such/file.pt", Out: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "no/such/file.pt") {
+		t.Fatalf("error %v does not name the file", err)
+	}
+}
+
+func keys(m map[string]TensorInfo) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func nonNil(s []int64) []int64 {
+	if s == nil {
+		return []int64{}
+	}
+	return s
+}
