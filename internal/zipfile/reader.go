@@ -1,0 +1,499 @@
+package zipfile
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Errors. Every structural problem wraps ErrFormat; test with errors.Is.
+var (
+	// ErrFormat: the bytes are not a readable zip archive.
+	ErrFormat = errors.New("zipfile: not a valid zip file")
+	// ErrOverlap: two records, or a record and the central directory, share bytes.
+	ErrOverlap = fmt.Errorf("%w: overlapping records", ErrFormat)
+	// ErrLimit: the archive exceeds a Limits bound (entries, name length, expansion).
+	ErrLimit = fmt.Errorf("%w: limit exceeded", ErrFormat)
+	// ErrNoPrefix: entry #0 has no top-level folder, which PyTorch requires.
+	ErrNoPrefix = fmt.Errorf("%w: file in archive is not in a subdirectory", ErrFormat)
+	// ErrChecksum: a record's data does not match its CRC-32.
+	ErrChecksum = errors.New("zipfile: checksum error")
+	// ErrEncrypted: the record is flagged as encrypted, strongly encrypted or
+	// patch data (flag bits 0, 6, 5), which miniz refuses too; OpenRaw still gives its bytes.
+	ErrEncrypted = errors.New("zipfile: encrypted record")
+	// ErrMethod: the record uses a compression method other than store or deflate.
+	ErrMethod = errors.New("zipfile: unsupported compression method")
+)
+
+// Compression methods.
+const (
+	Store   uint16 = 0
+	Deflate uint16 = 8
+)
+
+// maxDeflateRatio is deflate's largest possible expansion (258 bytes per 2-bit
+// code is about 1032:1); a record claiming more is a bomb or a lie.
+const maxDeflateRatio = 1032
+
+// Limits bound what a Reader accepts.
+type Limits struct {
+	MaxEntries    int   // records in the central directory
+	MaxNameLen    int   // bytes in one record name
+	MaxRecordSize int64 // uncompressed bytes of one deflated record (stored ones are bounded by the file)
+}
+
+// DefaultLimits allows a million records, names of 4096 bytes, and deflated
+// records of up to 1 GiB.
+var DefaultLimits = Limits{MaxEntries: 1 << 20, MaxNameLen: 4096, MaxRecordSize: 1 << 30}
+
+// Record is one entry of the archive.
+type Record struct {
+	Name           string // name in the central directory ("archive/data.pkl")
+	LocalName      string // name in the local header; differs from Name only in crafted files
+	Method         uint16 // Store or Deflate (others cannot be opened)
+	Flags          uint16 // general-purpose bit flags from the central directory
+	CompressedSize int64
+	Size           int64
+	CRC32          uint32
+	HeaderOffset   int64 // offset of the local header
+	DataOffset     int64 // offset of the data: HeaderOffset + 30 + local name length + local extra length
+
+	r io.ReaderAt
+	z *Reader
+}
+
+// Reader is an open archive.
+type Reader struct {
+	records []*Record
+	byName  map[string]*Record
+	dups    []string
+	r       io.ReaderAt
+	size    int64
+	lim     Limits
+}
+
+// NewReader reads the directory of the archive in r (size bytes) with DefaultLimits.
+func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
+	return NewReaderLimits(r, size, DefaultLimits)
+}
+
+// ReadCloser is a Reader over a file it owns.
+type ReadCloser struct {
+	*Reader
+	f *os.File
+}
+
+// Close closes the file.
+func (rc *ReadCloser) Close() error { return rc.f.Close() }
+
+// OpenReader opens the archive at path.
+func OpenReader(path string) (*ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	z, err := NewReader(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &ReadCloser{Reader: z, f: f}, nil
+}
+
+var le = binary.LittleEndian
+
+const (
+	sigLocal    = 0x04034b50
+	sigCentral  = 0x02014b50
+	sigEnd      = 0x06054b50
+	sigEnd64    = 0x06064b50
+	sigLocator  = 0x07064b50
+	sigDataDesc = 0x08074b50
+
+	localLen   = 30
+	centralLen = 46
+	endLen     = 22
+	end64Len   = 56
+	locatorLen = 20
+	max16      = 0xffff
+	max32      = 0xffffffff
+)
+
+func formatErr(off int64, format string, args ...any) error {
+	return fmt.Errorf("%w: offset %d: %s", ErrFormat, off, fmt.Sprintf(format, args...))
+}
+
+func readAt(r io.ReaderAt, size, off, n int64) ([]byte, error) {
+	if off < 0 || n < 0 || off > size || n > size-off {
+		return nil, formatErr(off, "%d bytes past the end of the file (%d bytes)", n, size)
+	}
+	b := make([]byte, n)
+	if got, err := r.ReadAt(b, off); int64(got) < n {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("zipfile: reading %d bytes at offset %d: %w", n, off, err)
+	}
+	return b, nil
+}
+
+// NewReaderLimits is NewReader with explicit limits.
+func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
+	if size < endLen {
+		return nil, formatErr(0, "file of %d bytes is too short", size)
+	}
+	// The end record is in the last 22 + 65535 bytes (it may be followed by a comment).
+	tail := min(size, endLen+max16)
+	buf, err := readAt(r, size, size-tail, tail)
+	if err != nil {
+		return nil, err
+	}
+	endPos := int64(-1)
+	for i := len(buf) - endLen; i >= 0; i-- {
+		if le.Uint32(buf[i:]) == sigEnd && i+endLen+int(le.Uint16(buf[i+20:])) <= len(buf) {
+			endPos = size - tail + int64(i)
+			break
+		}
+	}
+	if endPos < 0 {
+		return nil, formatErr(size, "no end of central directory record")
+	}
+	e := buf[endPos-(size-tail):]
+	entries := int64(le.Uint16(e[10:]))
+	cdSize := int64(le.Uint32(e[12:]))
+	cdOff := int64(le.Uint32(e[16:]))
+	cdEnd := endPos // the directory must end before this
+
+	// A ZIP64 locator just before the end record points at the ZIP64 end record.
+	if endPos >= locatorLen {
+		loc, err := readAt(r, size, endPos-locatorLen, locatorLen)
+		if err != nil {
+			return nil, err
+		}
+		if le.Uint32(loc) == sigLocator {
+			off64 := le.Uint64(loc[8:])
+			if off64 > uint64(endPos-locatorLen-end64Len) || endPos-locatorLen < end64Len {
+				return nil, formatErr(endPos-locatorLen, "ZIP64 end record offset %d out of range", off64)
+			}
+			e64, err := readAt(r, size, int64(off64), end64Len)
+			if err != nil {
+				return nil, err
+			}
+			if le.Uint32(e64) != sigEnd64 {
+				return nil, formatErr(int64(off64), "bad ZIP64 end record signature")
+			}
+			n64, s64, o64 := le.Uint64(e64[32:]), le.Uint64(e64[40:]), le.Uint64(e64[48:])
+			if n64 > 1<<62 || s64 > 1<<62 || o64 > 1<<62 {
+				return nil, formatErr(int64(off64), "ZIP64 end record values out of range")
+			}
+			entries, cdSize, cdOff = int64(n64), int64(s64), int64(o64)
+			cdEnd = int64(off64)
+		}
+	}
+	if cdOff < 0 || cdSize < 0 || cdOff > cdEnd || cdSize > cdEnd-cdOff {
+		return nil, formatErr(cdOff, "central directory (%d bytes) outside the file", cdSize)
+	}
+	if entries > int64(lim.MaxEntries) {
+		return nil, fmt.Errorf("%w: %d entries (limit %d)", ErrLimit, entries, lim.MaxEntries)
+	}
+	if entries*centralLen > cdSize {
+		return nil, formatErr(cdOff, "%d entries cannot fit in a %d-byte central directory", entries, cdSize)
+	}
+	cd, err := readAt(r, size, cdOff, cdSize)
+	if err != nil {
+		return nil, err
+	}
+	z := &Reader{r: r, size: size, lim: lim, byName: make(map[string]*Record, entries)}
+	z.records = make([]*Record, 0, entries)
+	p := 0
+	for i := int64(0); i < entries; i++ {
+		at := cdOff + int64(p)
+		if len(cd)-p < centralLen || le.Uint32(cd[p:]) != sigCentral {
+			return nil, formatErr(at, "central directory entry %d: bad signature", i)
+		}
+		h := cd[p : p+centralLen]
+		nlen, xlen, clen := int(le.Uint16(h[28:])), int(le.Uint16(h[30:])), int(le.Uint16(h[32:]))
+		if nlen > lim.MaxNameLen {
+			return nil, fmt.Errorf("%w: offset %d: name of %d bytes (limit %d)", ErrLimit, at, nlen, lim.MaxNameLen)
+		}
+		if len(cd)-p-centralLen < nlen+xlen+clen {
+			return nil, formatErr(at, "central directory entry %d runs past the directory", i)
+		}
+		name := cd[p+centralLen : p+centralLen+nlen]
+		extra := cd[p+centralLen+nlen : p+centralLen+nlen+xlen]
+		rec := &Record{
+			Name:           string(name),
+			Flags:          le.Uint16(h[8:]),
+			Method:         le.Uint16(h[10:]),
+			CRC32:          le.Uint32(h[16:]),
+			CompressedSize: int64(le.Uint32(h[20:])),
+			Size:           int64(le.Uint32(h[24:])),
+			HeaderOffset:   int64(le.Uint32(h[42:])),
+			r:              r,
+			z:              z,
+		}
+		if err := rec.applyZip64(extra, h); err != nil {
+			return nil, fmt.Errorf("%w: offset %d: record %q: %v", ErrFormat, at, rec.Name, err)
+		}
+		p += centralLen + nlen + xlen + clen
+		z.records = append(z.records, rec)
+		if _, dup := z.byName[rec.Name]; dup {
+			z.dups = append(z.dups, rec.Name)
+		} else {
+			z.byName[rec.Name] = rec
+		}
+	}
+	if err := z.readLocalHeaders(cdOff, cdSize); err != nil {
+		return nil, err
+	}
+	return z, nil
+}
+
+// applyZip64 replaces 0xffffffff fields with the values of a ZIP64 extra field
+// (ID 1), which holds, in order, only the fields that overflowed.
+func (rec *Record) applyZip64(extra, h []byte) error {
+	needU := le.Uint32(h[24:]) == max32
+	needC := le.Uint32(h[20:]) == max32
+	needO := le.Uint32(h[42:]) == max32
+	if !needU && !needC && !needO {
+		return nil
+	}
+	for len(extra) >= 4 {
+		id, n := le.Uint16(extra), int(le.Uint16(extra[2:]))
+		if 4+n > len(extra) {
+			break
+		}
+		field := extra[4 : 4+n]
+		extra = extra[4+n:]
+		if id != 1 {
+			continue
+		}
+		take := func(need bool, dst *int64) error {
+			if !need {
+				return nil
+			}
+			if len(field) < 8 {
+				return errors.New("short ZIP64 extra field")
+			}
+			v := le.Uint64(field)
+			if v > 1<<62 {
+				return errors.New("ZIP64 value out of range")
+			}
+			*dst = int64(v)
+			field = field[8:]
+			return nil
+		}
+		if err := take(needU, &rec.Size); err != nil {
+			return err
+		}
+		if err := take(needC, &rec.CompressedSize); err != nil {
+			return err
+		}
+		return take(needO, &rec.HeaderOffset)
+	}
+	return errors.New("sizes need a ZIP64 extra field, none found")
+}
+
+// readLocalHeaders fills in LocalName and DataOffset and checks that every
+// record lies inside the file, before the central directory, without overlap.
+func (z *Reader) readLocalHeaders(cdOff, cdSize int64) error {
+	for i, rec := range z.records {
+		// Read the header and, speculatively, a name as long as the central one.
+		h, err := readAt(z.r, z.size, rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset))
+		if err != nil || len(h) < localLen {
+			return fmt.Errorf("%w: record %q: local header at offset %d past the end of the file", ErrFormat, rec.Name, rec.HeaderOffset)
+		}
+		if le.Uint32(h) != sigLocal {
+			return formatErr(rec.HeaderOffset, "record %d %q: bad local header signature", i, rec.Name)
+		}
+		nlen, xlen := int64(le.Uint16(h[26:])), int64(le.Uint16(h[28:]))
+		if nlen > int64(z.lim.MaxNameLen) {
+			return fmt.Errorf("%w: offset %d: local name of %d bytes (limit %d)", ErrLimit, rec.HeaderOffset, nlen, z.lim.MaxNameLen)
+		}
+		ln := h[localLen:]
+		if int64(len(ln)) != nlen {
+			if ln, err = readAt(z.r, z.size, rec.HeaderOffset+localLen, nlen); err != nil {
+				return fmt.Errorf("record %q: local name: %w", rec.Name, err)
+			}
+		}
+		rec.LocalName = rec.Name
+		if !bytes.Equal(ln, []byte(rec.Name)) {
+			rec.LocalName = string(ln)
+		}
+		rec.DataOffset = rec.HeaderOffset + localLen + nlen + xlen
+		if rec.CompressedSize > z.size || rec.DataOffset > z.size-rec.CompressedSize {
+			return formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.DataOffset)
+		}
+		if rec.Method == Store && rec.CompressedSize != rec.Size && rec.Flags&1 == 0 {
+			return formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
+		}
+	}
+	// overlap: sort spans by start; the central directory is one more span
+	type span struct {
+		start, end int64
+		name       string
+	}
+	spans := make([]span, 0, len(z.records)+1)
+	for _, rec := range z.records {
+		spans = append(spans, span{rec.HeaderOffset, rec.DataOffset + rec.CompressedSize, rec.Name})
+	}
+	spans = append(spans, span{cdOff, cdOff + cdSize, "central directory"})
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end {
+			return fmt.Errorf("%w: %q [%d,%d) and %q [%d,%d)", ErrOverlap,
+				spans[i-1].name, spans[i-1].start, spans[i-1].end, spans[i].name, spans[i].start, spans[i].end)
+		}
+	}
+	return nil
+}
+
+// Records returns the records in central directory order. The slice is shared.
+func (z *Reader) Records() []*Record { return z.records }
+
+// Lookup returns the first record with the given full name, or nil.
+func (z *Reader) Lookup(name string) *Record { return z.byName[name] }
+
+// Duplicates returns names that occur more than once (after the first), in
+// directory order. PyTorch's reader would pick one of them unpredictably.
+func (z *Reader) Duplicates() []string { return z.dups }
+
+// Prefix returns the top-level folder of entry #0 ("archive" for
+// "archive/data.pkl"), as PyTorch's reader does; ErrNoPrefix if it has none.
+func (z *Reader) Prefix() (string, error) {
+	if len(z.records) == 0 {
+		return "", fmt.Errorf("%w: archive is empty", ErrNoPrefix)
+	}
+	name := z.records[0].Name
+	i := strings.IndexByte(name, '/')
+	if i < 0 {
+		return "", fmt.Errorf("%w: %q", ErrNoPrefix, name)
+	}
+	return name[:i], nil
+}
+
+// Size returns the archive's size in bytes.
+func (z *Reader) Size() int64 { return z.size }
+
+// OpenRaw returns the record's bytes as stored in the file (compressed if it is
+// deflated), whatever its flags say. Scanners use it to see flagged-encrypted records.
+func (rec *Record) OpenRaw() *io.SectionReader {
+	return io.NewSectionReader(rec.r, rec.DataOffset, rec.CompressedSize)
+}
+
+// Open returns a reader of the record's uncompressed bytes. Deflated records are
+// inflated on the fly; reading past the declared Size, or a stream that ends
+// early, gives an ErrFormat error.
+func (rec *Record) Open() (io.Reader, error) {
+	if rec.Flags&(1|1<<5|1<<6) != 0 {
+		return nil, fmt.Errorf("record %q: %w (flags %#04x)", rec.Name, ErrEncrypted, rec.Flags)
+	}
+	raw := rec.OpenRaw()
+	switch rec.Method {
+	case Store:
+		return raw, nil
+	case Deflate:
+		lim := DefaultLimits.MaxRecordSize
+		if rec.z != nil {
+			lim = rec.z.lim.MaxRecordSize
+		}
+		if rec.Size > lim {
+			return nil, fmt.Errorf("%w: record %q inflates to %d bytes (limit %d)", ErrLimit, rec.Name, rec.Size, lim)
+		}
+		if rec.Size/maxDeflateRatio > rec.CompressedSize {
+			return nil, fmt.Errorf("%w: record %q claims %d bytes from %d compressed", ErrLimit, rec.Name, rec.Size, rec.CompressedSize)
+		}
+		return &inflater{fr: flate.NewReader(raw), left: rec.Size, name: rec.Name}, nil
+	}
+	return nil, fmt.Errorf("record %q: %w %d", rec.Name, ErrMethod, rec.Method)
+}
+
+// inflater yields exactly `left` bytes of a deflate stream.
+type inflater struct {
+	fr   io.ReadCloser
+	left int64
+	name string
+	err  error
+}
+
+func (f *inflater) Read(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	if f.left == 0 {
+		// the stream must end here
+		var one [1]byte
+		if n, err := f.fr.Read(one[:]); n > 0 {
+			f.err = fmt.Errorf("%w: record %q inflates past its declared size", ErrFormat, f.name)
+			return 0, f.err
+		} else if err != nil && err != io.EOF {
+			f.err = fmt.Errorf("%w: record %q: %v", ErrFormat, f.name, err)
+			return 0, f.err
+		}
+		f.err = io.EOF
+		return 0, io.EOF
+	}
+	if int64(len(p)) > f.left {
+		p = p[:f.left]
+	}
+	n, err := f.fr.Read(p)
+	f.left -= int64(n)
+	if err == io.EOF && f.left > 0 {
+		f.err = fmt.Errorf("%w: record %q: deflate stream ends %d bytes early", ErrFormat, f.name, f.left)
+		return n, f.err
+	}
+	if err != nil && err != io.EOF {
+		f.err = fmt.Errorf("%w: record %q: %v", ErrFormat, f.name, err)
+		return n, f.err
+	}
+	return n, nil
+}
+
+// ReadAll returns the record's uncompressed bytes.
+func (rec *Record) ReadAll() ([]byte, error) {
+	rd, err := rec.Open()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, rec.Size)
+	if _, err := io.ReadFull(rd, b); err != nil {
+		return nil, fmt.Errorf("record %q: %w", rec.Name, err)
+	}
+	if _, err := rd.Read(make([]byte, 1)); err != io.EOF && rec.Method == Deflate {
+		return nil, fmt.Errorf("%w: record %q inflates past its declared size", ErrFormat, rec.Name)
+	}
+	return b, nil
+}
+
+// Verify reads the record and checks its CRC-32 (ErrChecksum on mismatch).
+// Files written with PyTorch's CRC disabled (≥ 2.6, set_crc32_options) fail it.
+func (rec *Record) Verify() error {
+	rd, err := rec.Open()
+	if err != nil {
+		return err
+	}
+	h := crc32.NewIEEE()
+	n, err := io.Copy(h, rd)
+	if err != nil {
+		return fmt.Errorf("record %q: %w", rec.Name, err)
+	}
+	if n != rec.Size {
+		return fmt.Errorf("%w: record %q: %d bytes, directory says %d", ErrFormat, rec.Name, n, rec.Size)
+	}
+	if got := h.Sum32(); got != rec.CRC32 {
+		return fmt.Errorf("%w: record %q: CRC-32 %08x, directory says %08x", ErrChecksum, rec.Name, got, rec.CRC32)
+	}
+	return nil
+}
