@@ -27,19 +27,20 @@ itself reads from the bytes:
              + "python_type" for tensor subclasses, e.g. "__main__.TaggedTensor")
   value   = {"path", "type", "repr"} (+ "dtype", "shape" for numpy values)
 
-and, beyond that schema, each fixture has "containers": one record per dict,
-list, tuple (and whole nn.Module) in walk order, {"path", "type" (dict,
-collections.OrderedDict, collections.Counter, list, tuple, ...), "len"}, dicts
-with "keys" in order (non-str keys as {"type", "repr"}) and an OrderedDict's
-`_metadata` as "metadata" ({prefix: {"version": N}}, as state_dict() sets it).
+Beyond that schema, each fixture has "containers": one record per dict, list
+and tuple in walk order, {"path", "type" (dict, collections.OrderedDict,
+collections.Counter, list, tuple, ...), "len"}, dicts with "keys" in order
+(non-str keys as {"type", "repr"}) and an OrderedDict's `_metadata` as
+"metadata" ({prefix: {"version": N}}, as state_dict() sets it); and, for a
+whole pickled nn.Module, "module_state_dict": its tensors with state_dict keys
+as paths.
 
 `path` joins dict keys and list/tuple indices with "/"; a tensor saved at the
-root has path "". A whole pickled nn.Module (torch.save(model)) is an object,
-so a leaf in "values"; its tensors are in the fixture's extra
-"module_state_dict" list, with state_dict keys as paths. `sha256` is over the tensor's contiguous little-endian bytes
-(int_repr bytes for quantized tensors; raw bytes for bfloat16/complex/bool,
-never through a float conversion); it is null for meta tensors, which have no
-data. `storage_group` numbers the distinct storages in first-seen order;
+root has path "". Objects (an argparse.Namespace, a whole nn.Module saved with
+torch.save(model)) are leaves, listed in "values". `sha256` is over the
+tensor's contiguous little-endian bytes (int_repr bytes for quantized tensors;
+raw bytes for bfloat16/complex/bool, never through a float conversion); it is
+null for meta tensors, which have no data. `storage_group` numbers the distinct storages in first-seen order;
 `shared` lists the paths of every storage used by more than one tensor.
 `weights_only_ok` is whether torch.load(f, weights_only=True) succeeds in this
 torch; `unsafe_globals` are the globals (module.name as written in the pickle)
@@ -1076,9 +1077,9 @@ def main():
     save_locations(gen, legacy=False)
     save_locations(gen, legacy=True)
     for proto in (2, 3, 4, 5):
-        gen.save("proto", f"mixed_p{proto}.pt", make_mixed_seeded(),
+        gen.save("proto", f"mixed_p{proto}.pt", make_mixed(),
                  f"mixed state_dict/views/values saved with pickle_protocol={proto}", proto=proto)
-    gen.save("proto", "mixed_legacy_p4.pt", make_mixed_seeded(),
+    gen.save("proto", "mixed_legacy_p4.pt", make_mixed(),
              "mixed object, legacy format with pickle_protocol=4", proto=4, legacy=True)
     write_plain_pickles(gen)
     write_tar(gen)
@@ -1091,11 +1092,6 @@ def main():
         write_large(lg)
         lg.write_manifest()
         print(f"wrote {len(lg.fixtures)} large fixtures to {lg.out}")
-
-
-def make_mixed_seeded():
-    torch.manual_seed(0)
-    return make_mixed()
 
 
 if __name__ == "__main__":

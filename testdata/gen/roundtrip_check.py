@@ -23,7 +23,6 @@ Prints the first difference with its path and exits 1; exits 0 when equal.
 
 import argparse
 import collections
-import io
 import math
 import os
 import struct
