@@ -13,6 +13,7 @@ import (
 
 	"github.com/pthkit/pth"
 	"github.com/pthkit/pth/gguf"
+	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/safetensors"
 	"github.com/pthkit/pth/tensor"
 )
@@ -152,11 +153,7 @@ func Open(path string) (Checkpoint, error) {
 		}
 		return &ggufCheckpoint{f: f}, nil
 	case Torch:
-		sd, err := pth.LoadStateDict(path)
-		if err != nil {
-			return nil, err
-		}
-		return &torchCheckpoint{sd: sd}, nil
+		return openTorch(path)
 	case Sharded:
 		return openSharded(path)
 	case NPZ:
@@ -224,35 +221,132 @@ func GGUFFile(c Checkpoint) (*gguf.File, bool) {
 
 // ---- PyTorch ----
 
-type torchCheckpoint struct{ sd *pth.StateDict }
+// stateDictKeys are the keys under which training checkpoints commonly keep
+// the model's state_dict; when every tensor of a file lies under one of them,
+// that prefix is dropped from the names (as pth.LoadStateDict does).
+var stateDictKeys = []string{"state_dict", "model_state_dict", "model", "module"}
+
+type torchCheckpoint struct {
+	f      *pth.File
+	names  []string
+	byName map[string]*tensor.Tensor
+	// others lists the non-tensor leaves ("epoch (int64)"), which no other
+	// format can hold.
+	others []string
+	prefix string
+	// meta is the state_dict's _metadata (per-module versions), or nil.
+	meta *pickle.Dict
+}
+
+// openTorch opens a PyTorch file without running anything in it and lists
+// its tensors by path.
+func openTorch(path string) (*torchCheckpoint, error) {
+	f, err := pth.Open(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	c := &torchCheckpoint{f: f, byName: map[string]*tensor.Tensor{}}
+	var paths []string
+	var ts []*tensor.Tensor
+	_ = pth.Walk(f.Root, func(p string, v pth.Value) error {
+		found := pth.Tensors(v)
+		if len(found) == 0 {
+			c.others = append(c.others, fmt.Sprintf("%s (%T)", p, v))
+			return nil
+		}
+		for _, nt := range found {
+			paths = append(paths, joinWalk(p, nt.Path))
+			ts = append(ts, nt.T)
+		}
+		return nil
+	})
+	for _, k := range stateDictKeys {
+		all := len(paths) > 0
+		for _, p := range paths {
+			if !strings.HasPrefix(p, k+"/") {
+				all = false
+				break
+			}
+		}
+		if all {
+			c.prefix = k + "/"
+			break
+		}
+	}
+	sdv := f.Root
+	if c.prefix != "" {
+		if d, ok := f.Root.(*pickle.Dict); ok {
+			sdv, _ = d.Get(strings.TrimSuffix(c.prefix, "/"))
+		}
+	}
+	if od, ok := sdv.(*pth.OrderedDict); ok {
+		c.meta = od.Metadata
+	}
+	for i, p := range paths {
+		name := strings.TrimPrefix(p, c.prefix)
+		if _, dup := c.byName[name]; dup {
+			f.Close()
+			return nil, fmt.Errorf("%s: tensor path %q occurs twice", path, name)
+		}
+		c.names = append(c.names, name)
+		c.byName[name] = ts[i]
+	}
+	return c, nil
+}
+
+// joinWalk joins a Walk path and the path pth.Tensors gives inside that leaf
+// ("" or "#values" for sparse components).
+func joinWalk(p, sub string) string {
+	if sub == "" || strings.HasPrefix(sub, "#") {
+		return p + sub
+	}
+	if p == "" {
+		return sub
+	}
+	return p + "/" + sub
+}
 
 func (c *torchCheckpoint) Format() Format  { return Torch }
-func (c *torchCheckpoint) Names() []string { return append([]string(nil), c.sd.Keys...) }
+func (c *torchCheckpoint) Names() []string { return append([]string(nil), c.names...) }
 func (c *torchCheckpoint) Info(name string) (Info, error) {
-	t, ok := c.sd.Tensors[name]
+	t, ok := c.byName[name]
 	if !ok {
 		return Info{}, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
-	n := t.Numel() * int64(t.DType.Size())
-	return Info{Name: name, DType: t.DType, Shape: t.Shape, NBytes: n}, nil
+	in := Info{Name: name, DType: t.DType, Shape: t.Shape, NBytes: t.Numel() * int64(t.DType.Size())}
+	if t.Quant != nil {
+		in.Note = "quantized (" + t.Quant.Scheme + ")"
+	}
+	return in, nil
 }
 func (c *torchCheckpoint) Tensor(name string) (*tensor.Tensor, error) {
-	t, ok := c.sd.Tensors[name]
+	t, ok := c.byName[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	return t, nil
 }
 func (c *torchCheckpoint) Metadata() map[string]string { return nil }
-func (c *torchCheckpoint) Close() error                { return nil }
+func (c *torchCheckpoint) Close() error                { return c.f.Close() }
 
-// StateDict returns the state_dict of a checkpoint opened from a PyTorch file.
-func StateDict(c Checkpoint) (*pth.StateDict, bool) {
+// StateDictMetadata returns the _metadata of a PyTorch checkpoint's state_dict
+// (module prefix → {"version": n}), or nil.
+func StateDictMetadata(c Checkpoint) *pickle.Dict {
+	if t, ok := c.(*torchCheckpoint); ok {
+		return t.meta
+	}
+	return nil
+}
+
+// NonTensors lists the values of a PyTorch checkpoint that are not tensors
+// (for a training checkpoint: epoch, optimizer hyper-parameters, …) as
+// "path (Go type)"; nil for other formats.
+func NonTensors(c Checkpoint) []string {
 	t, ok := c.(*torchCheckpoint)
 	if !ok {
-		return nil, false
+		return nil
 	}
-	return t.sd, true
+	return t.others
 }
 
 // ---- sharded ----

@@ -229,8 +229,11 @@ func metadataFor(src Checkpoint, to Format, r *Report) map[string]string {
 			r.KeptAsMetadata = append(r.KeptAsMetadata, "GGUF string values as __metadata__")
 		}
 	}
-	if sd, ok := StateDict(src); ok && sd.Metadata != nil && to != Torch {
+	if StateDictMetadata(src) != nil && to != Torch {
 		r.Dropped = append(r.Dropped, "metadata _metadata (per-module versions of the state_dict)")
+	}
+	for _, v := range NonTensors(src) {
+		r.Dropped = append(r.Dropped, "value "+v)
 	}
 	if to == Safetensors {
 		if meta == nil {
@@ -369,10 +372,7 @@ func ggufKVs(src Checkpoint, meta map[string]string, r *Report) []gguf.KV {
 // Tensors that shared a storage in a PyTorch source keep sharing it: the cast
 // of a shared storage's view is done once per identical view.
 func writeTorch(src Checkpoint, path string, plan []item, r *Report, step func(int64)) error {
-	sd := &pth.StateDict{Tensors: map[string]*tensor.Tensor{}}
-	if in, ok := StateDict(src); ok {
-		sd.Metadata = in.Metadata
-	}
+	sd := &pth.StateDict{Tensors: map[string]*tensor.Tensor{}, Metadata: StateDictMetadata(src)}
 	cast := map[string]*tensor.Tensor{}
 	for _, it := range plan {
 		t, err := src.Tensor(it.name)

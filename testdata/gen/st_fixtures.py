@@ -117,6 +117,9 @@ def st_fixtures():
         code = TORCH_CODE[t.dtype]
         items.append((name, code, list(t.shape), torch_bytes(t)))
         vals[name] = values(t)
+    # What safetensors.torch.save_file(tensors, f) writes for the torch tensors
+    # (metadata {"format": "pt"}): truth for converting all_dtypes.pt.
+    st_write(os.path.join(ST, "all_dtypes_torch.safetensors"), list(items), {"format": "pt"})
     # dtypes torch 1.13 lacks: unsigned 16/32/64 from numpy, float8 as raw bytes
     # (the bit patterns of 1.0, -2.0, 0.5, NaN in e5m2 and e4m3fn).
     for name, code, arr in [("u16", "U16", np.array([0, 1, 65535], dtype="<u2")),

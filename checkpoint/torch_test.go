@@ -1,0 +1,148 @@
+package checkpoint
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/safetensors"
+	"github.com/pthkit/pth/tensor"
+)
+
+// TestTorchAgainstSpecFile: the tensors PyTorch saved in all_dtypes.pt are
+// byte-identical to those the generator wrote into all_dtypes.safetensors.
+func TestTorchAgainstSpecFile(t *testing.T) {
+	d, err := DiffFiles(td("safetensors", "all_dtypes.pt"), td("safetensors", "all_dtypes.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Identical != 16 || len(d.OnlyA) != 0 || len(d.Different) != 0 ||
+		!reflect.DeepEqual(d.OnlyB, []string{"f8e4m3", "f8e5m2", "u16", "u32", "u64"}) {
+		t.Errorf("%+v", d)
+	}
+}
+
+// TestTorchToSafetensors: converting PyTorch's file gives, byte for byte, what
+// safetensors.torch.save_file writes for the same tensors.
+func TestTorchToSafetensors(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.safetensors")
+	r, err := Convert(td("safetensors", "all_dtypes.pt"), out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	want, _ := os.ReadFile(td("safetensors", "all_dtypes_torch.safetensors"))
+	if !bytes.Equal(got, want) {
+		t.Errorf("differs from the spec writer's file")
+	}
+	if r.From != Torch || r.To != Safetensors || r.Tensors != 16 || len(r.Shared) != 0 {
+		t.Errorf("report %+v", r)
+	}
+	// A state_dict saved by torch.save keeps _metadata, which safetensors cannot hold.
+	r, err = Convert(td("safetensors", "sharded", "model.pt"), out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(r.Dropped, ";") != "metadata _metadata (per-module versions of the state_dict)" {
+		t.Errorf("dropped %q", r.Dropped)
+	}
+}
+
+// TestTiedWeights: tensors sharing a storage are named in a warning and
+// written in full into safetensors.
+func TestTiedWeights(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tied.safetensors")
+	var warned []string
+	r, err := Convert(td("safetensors", "tied.pt"), out, Options{Warn: func(m string) { warned = append(warned, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(r.Shared, [][]string{{"embed.weight", "head.weight"}}) || len(warned) != 1 ||
+		!strings.Contains(warned[0], "embed.weight, head.weight share storage") {
+		t.Errorf("shared %v, warnings %q", r.Shared, warned)
+	}
+	f, err := safetensors.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, _ := f.Data("embed.weight")
+	b, _ := f.Data("head.weight")
+	if len(a) != 60 || !bytes.Equal(a, b) {
+		t.Errorf("tied tensors: %d bytes, equal %v", len(a), bytes.Equal(a, b))
+	}
+}
+
+// saveStateDictWorks returns the error pth.SaveStateDict gives on a trivial
+// state_dict (the root package's writer is still being written).
+func saveStateDictWorks(t *testing.T) error {
+	sd := &pth.StateDict{Keys: []string{"a"}, Tensors: map[string]*tensor.Tensor{"a": tensor.Zeros(tensor.Float32, 1)}}
+	return pth.SaveStateDict(filepath.Join(t.TempDir(), "probe.pt"), sd)
+}
+
+// python returns /usr/bin/python3 when it can import torch; without it the
+// test is skipped, except in CI where PyTorch must be present.
+func python(t *testing.T) string {
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI: %s with torch is required: %v", py, err)
+		}
+		t.Skipf("%s with torch not available: %v", py, err)
+	}
+	return py
+}
+
+// TestRoundTripThroughPyTorch: PyTorch fixture → safetensors → .pt (and
+// float16 safetensors → .pt), then PyTorch itself loads the result and finds
+// every tensor equal to the original, dtype and bytes.
+func TestRoundTripThroughPyTorch(t *testing.T) {
+	py := python(t)
+	if err := saveStateDictWorks(t); err != nil {
+		t.Skipf("pth.SaveStateDict cannot save a one-tensor state_dict yet (root package): %v", err)
+	}
+	dir := t.TempDir()
+	for _, src := range []string{td("safetensors", "all_dtypes.pt"), td("safetensors", "sharded", "model.pt"), td("safetensors", "tied.pt")} {
+		st := filepath.Join(dir, "x.safetensors")
+		back := filepath.Join(dir, "back.pt")
+		if _, err := Convert(src, st, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Convert(st, back, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		script := `
+import sys, torch
+a = torch.load(sys.argv[1]); b = torch.load(sys.argv[2], weights_only=True)
+assert list(a.keys()) == sorted(a.keys(), key=list(b.keys()).index) and set(a) == set(b), (list(a), list(b))
+for k in a:
+    x, y = a[k], b[k]
+    assert x.dtype == y.dtype and x.shape == y.shape, k
+    if x.dtype == torch.bfloat16: x, y = x.view(torch.int16), y.view(torch.int16)
+    assert x.contiguous().numpy().tobytes() == y.contiguous().numpy().tobytes(), k
+`
+		out, err := exec.Command(py, "-c", script, src, back).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: PyTorch disagrees: %v\n%s", src, err, out)
+		}
+	}
+}
+
+func TestTorchErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.pt")
+	if err := os.WriteFile(p, []byte("PK\x03\x04garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(p); err == nil {
+		t.Error("garbage zip opened")
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "missing.pt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
