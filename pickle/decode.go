@@ -58,7 +58,11 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	if o.Limits == (Limits{}) {
 		o.Limits = DefaultLimits(int64(len(data)))
 	}
-	return NewDecoder(bytes.NewReader(data), &o).Decode()
+	v, err := NewDecoder(bytes.NewReader(data), &o).Decode()
+	if err == io.EOF {
+		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
+	}
+	return v, err
 }
 
 // Offset returns the number of bytes consumed from the reader so far.
@@ -535,25 +539,27 @@ func (d *Decoder) setItems(items []Value) error {
 // addToSet adds items to s, skipping ones already present (Python set semantics
 // for hashable items; unhashable ones are kept).
 func addToSet(s *Set, items []Value) {
-	seen := make(map[any]bool, len(s.Items)+len(items))
-	for _, it := range s.Items {
-		if k, ok := hashKey(it); ok {
-			seen[k] = true
+	if s.index == nil {
+		s.index = make(map[any]struct{}, len(s.Items)+len(items))
+		for _, it := range s.Items {
+			if k, ok := hashKey(it); ok {
+				s.index[k] = struct{}{}
+			}
 		}
 	}
 	for _, it := range items {
 		if k, ok := hashKey(it); ok {
-			if seen[k] {
+			if _, dup := s.index[k]; dup {
 				continue
 			}
-			seen[k] = true
+			s.index[k] = struct{}{}
 		}
 		s.Items = append(s.Items, it)
 	}
 }
 
 func typeName(v Value) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return "None"
 	case bool:
@@ -577,7 +583,7 @@ func typeName(v Value) string {
 	case *Set:
 		return "set"
 	case Global:
-		return "global " + v.(Global).String()
+		return "global " + x.String()
 	case Ext:
 		return "extension"
 	case *Object:

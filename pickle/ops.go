@@ -599,9 +599,17 @@ func clip(b []byte) string {
 	return string(b)
 }
 
+// maxIntDigits bounds decimal INT/LONG text like CPython's default
+// sys.int_info.str_digits_check_threshold (int('9'*5000) is refused there too),
+// since parsing longer decimal text costs quadratic time.
+const maxIntDigits = 4300
+
 // parsePyInt parses the text of INT/LONG like Python's int(text, 0).
 func parsePyInt(line []byte) (any, error) {
 	s := strings.TrimSpace(string(line))
+	if len(s) > maxIntDigits+8 {
+		return nil, fmt.Errorf("%w: integer text of %d characters exceeds %d digits", ErrLimit, len(s), maxIntDigits)
+	}
 	body := strings.TrimLeft(s, "+-")
 	if len(s)-len(body) > 1 || body == "" {
 		return nil, fmt.Errorf("%w: bad integer %q", ErrMalformed, clip(line))

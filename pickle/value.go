@@ -43,6 +43,7 @@ type List struct {
 type Set struct {
 	Items  []Value
 	Frozen bool
+	index  map[any]struct{} // hash keys of Items, built by the decoder
 }
 
 // Global is a reference to a module-level name, as written by GLOBAL or STACK_GLOBAL.

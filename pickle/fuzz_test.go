@@ -1,0 +1,145 @@
+package pickle
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// seedFiles returns the fuzz seeds: the CPython golden pickles (small ones) and
+// copies of picklescan's corpus (benign and malicious pickles, never executed).
+func seedFiles(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, pat := range []string{"../testdata/pickle/*.pkl", "testdata/picklescan/*"} {
+		files, err := filepath.Glob(pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) <= 4096 {
+				seeds = append(seeds, b)
+			}
+		}
+	}
+	if len(seeds) < 100 {
+		t.Fatalf("only %d seed files", len(seeds))
+	}
+	return seeds
+}
+
+func isTyped(err error) bool {
+	return errors.Is(err, ErrTruncated) || errors.Is(err, ErrMalformed) ||
+		errors.Is(err, ErrLimit) || errors.Is(err, ErrUnsupported)
+}
+
+// fuzzLimits keeps each fuzz input's resources small.
+func fuzzLimits(n int) Limits {
+	return Limits{MaxMemo: 1 << 12, MaxElements: 1<<16 + 16*int64(n), MaxDepth: 200, MaxAlloc: 1<<20 + 16*int64(n)}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range seedFiles(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := Unmarshal(data, &Options{Limits: fuzzLimits(len(data))})
+		if err != nil {
+			var oe *OpcodeError
+			if !isTyped(err) || !errors.As(err, &oe) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
+			return
+		}
+		// decode → encode → decode → encode is stable.
+		enc1, err := Marshal(v)
+		if err != nil {
+			if !errors.Is(err, ErrEncode) && !errors.Is(err, ErrLimit) {
+				t.Fatalf("Marshal: untyped error %v", err)
+			}
+			return
+		}
+		v2, err := Unmarshal(enc1, &Options{Limits: fuzzLimits(len(enc1) * 4)})
+		if err != nil {
+			t.Fatalf("re-encoded pickle does not decode: %v\n%q", err, enc1)
+		}
+		enc2, err := Marshal(v2)
+		if err != nil {
+			t.Fatalf("second Marshal: %v", err)
+		}
+		if !bytes.Equal(enc1, enc2) {
+			t.Fatalf("encoding not stable:\n%q\n%q", enc1, enc2)
+		}
+	})
+}
+
+func FuzzOpReader(f *testing.F) {
+	for _, s := range seedFiles(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewOpReader(bytes.NewReader(data), fuzzLimits(len(data)))
+		last := int64(-1)
+		for {
+			op, err := r.Next()
+			if err == io.EOF {
+				if r.Offset() != int64(len(data)) {
+					t.Fatalf("EOF at offset %d of %d", r.Offset(), len(data))
+				}
+				return
+			}
+			if err != nil {
+				var oe *OpcodeError
+				if !isTyped(err) || !errors.As(err, &oe) {
+					t.Fatalf("untyped error %T: %v", err, err)
+				}
+				return
+			}
+			if op.Offset <= last || op.Offset >= r.Offset() {
+				t.Fatalf("offset %d after %d (reader at %d)", op.Offset, last, r.Offset())
+			}
+			if info, ok := LookupOp(op.Code); !ok || info.Name != op.Name {
+				t.Fatalf("op %x named %q", op.Code, op.Name)
+			}
+			last = op.Offset
+		}
+	})
+}
+
+// TestPicklescanCorpus decodes picklescan's malicious samples inertly: the
+// dangerous call is a record naming the global, nothing is run.
+func TestPicklescanCorpus(t *testing.T) {
+	files, _ := filepath.Glob("testdata/picklescan/*")
+	if len(files) < 20 {
+		t.Fatalf("only %d corpus files", len(files))
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if _, err := Unmarshal(b, nil); err != nil && !isTyped(err) {
+			t.Errorf("%s: untyped error %v", f, err)
+		}
+	}
+	b, err := os.ReadFile("testdata/picklescan/malicious2_v0.pkl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Unmarshal(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := v.(*Object)
+	if !ok || o.Kind != Reduce || o.Callable != (Global{"posix", "system"}) || len(o.Args) != 1 || o.Args[0] != "ls -la" {
+		t.Fatalf("got %#v, want REDUCE posix.system('ls -la')", v)
+	}
+	// A hugely declared string is refused by the default limits.
+	b, _ = os.ReadFile("testdata/picklescan/broken_model.pkl")
+	if _, err := Unmarshal(b, nil); !errors.Is(err, ErrLimit) {
+		t.Fatalf("broken_model.pkl: %v, want ErrLimit", err)
+	}
+}
