@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,8 +52,22 @@ func DetectFormat(head []byte) (Format, error) {
 		return FormatTar, nil
 	case len(head) == 0:
 		return "", errorf(ErrFormat, "empty file")
+	case isLegacyMagic(head):
+		// The legacy stream written with pickle_protocol ≥ 4 frames the magic number.
+		return FormatLegacy, nil
 	}
 	return FormatPickle, nil
+}
+
+// isLegacyMagic reports whether head starts with a pickle of the legacy magic number.
+func isLegacyMagic(head []byte) bool {
+	sc, err := scanBytes(head)
+	if err != nil || len(sc.data) > 64 {
+		return false
+	}
+	v, err := pickle.Unmarshal(sc.data, nil)
+	m, ok := v.(*big.Int)
+	return err == nil && ok && m.Cmp(legacyMagicNumber) == 0
 }
 
 // Options configure reading. The zero value (or nil) reads anything readable.

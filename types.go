@@ -1,6 +1,8 @@
 package pth
 
 import (
+	"fmt"
+
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
 )
@@ -72,6 +74,8 @@ type SparseTensor struct {
 	Size []int64
 	// Extra holds saved items after the size (e.g. is_coalesced in PyTorch ≥ 2.1).
 	Extra []Value
+
+	rebuild string // the torch._utils function it was read with, written back the same
 }
 
 // MetaTensor is a tensor on the "meta" device: a shape and dtype without data
@@ -124,4 +128,23 @@ type NumpyDType struct {
 	DType string // numpy's type string, e.g. "<f8"
 	// Raw is the object as decoded; it is written back unchanged.
 	Raw *pickle.Object
+}
+
+// ComponentName returns PyTorch's accessor name for Components[i]: "indices",
+// "values" for COO; "crow_indices", "col_indices", "values" for CSR and BSR;
+// "ccol_indices", "row_indices", "values" for CSC and BSC.
+func (s *SparseTensor) ComponentName(i int) string {
+	var names []string
+	switch s.Layout {
+	case "torch.sparse_coo":
+		names = []string{"indices", "values"}
+	case "torch.sparse_csc", "torch.sparse_bsc":
+		names = []string{"ccol_indices", "row_indices", "values"}
+	default:
+		names = []string{"crow_indices", "col_indices", "values"}
+	}
+	if i < len(names) {
+		return names[i]
+	}
+	return fmt.Sprint(i)
 }

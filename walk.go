@@ -106,7 +106,8 @@ type NamedTensor struct {
 // Tensors lists the tensors of the value tree root in Walk order: plain tensors,
 // Parameters (Parameter set, T is the data with the parameter's requires_grad),
 // tensor subclasses, and the components of sparse tensors (paths "p#indices",
-// "p#values", as PyTorch's tools name them). Meta tensors have no data and are
+// "p#values" for COO, "p#crow_indices", "p#col_indices", "p#values" for CSR, …,
+// after PyTorch's accessor names). Meta tensors have no data and are
 // not listed.
 func Tensors(root Value) []NamedTensor {
 	var out []NamedTensor
@@ -133,7 +134,7 @@ func appendTensors(out []NamedTensor, path string, v Value) []NamedTensor {
 			out = append(out, NamedTensor{Path: path + "#values", T: x.Values})
 		} else {
 			for i, c := range x.Components {
-				out = append(out, NamedTensor{Path: fmt.Sprintf("%s#%d", path, i), T: c})
+				out = append(out, NamedTensor{Path: path + "#" + x.ComponentName(i), T: c})
 			}
 		}
 	}

@@ -1,0 +1,409 @@
+package pth
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth/pickle"
+	"github.com/pthkit/pth/tensor"
+)
+
+// The manifest written by testdata/gen/gen_fixtures.py with PyTorch 1.13: for
+// every fixture, what torch.load saw.
+type manifest struct {
+	TorchVersion string            `json:"torch_version"`
+	Fixtures     []manifestFixture `json:"fixtures"`
+}
+
+type manifestFixture struct {
+	File           string           `json:"file"`
+	Format         string           `json:"format"`
+	PickleProtocol int              `json:"pickle_protocol"`
+	Tensors        []manifestTensor `json:"tensors"`
+	Values         []manifestValue  `json:"values"`
+	Shared         [][]string       `json:"shared"`
+	WeightsOnlyOK  bool             `json:"weights_only_ok"`
+	UnsafeGlobals  []string         `json:"unsafe_globals"`
+	Large          bool             `json:"large"`
+	Containers     []struct {
+		Path string `json:"path"`
+		Type string `json:"type"`
+	} `json:"containers"`
+}
+
+// isModel reports whether the fixture is an entire pickled module, whose
+// tensor paths are state_dict keys.
+func (fx *manifestFixture) isModel() bool {
+	if len(fx.Containers) == 0 || fx.Containers[0].Path != "" {
+		return false
+	}
+	switch fx.Containers[0].Type {
+	case "dict", "collections.OrderedDict", "list", "tuple", "collections.Counter":
+		return false
+	}
+	return true
+}
+
+type manifestTensor struct {
+	Path          string          `json:"path"`
+	DType         string          `json:"dtype"`
+	Shape         []int64         `json:"shape"`
+	Stride        []int64         `json:"stride"`
+	StorageOffset *int64          `json:"storage_offset"`
+	SHA256        *string         `json:"sha256"`
+	RequiresGrad  bool            `json:"requires_grad"`
+	IsParameter   bool            `json:"is_parameter"`
+	Location      *string         `json:"location"`
+	StorageGroup  *int            `json:"storage_group"`
+	Layout        string          `json:"layout"`
+	PythonType    string          `json:"python_type"`
+	Indices       *manifestTensor `json:"indices"`
+	Values        *manifestTensor `json:"values"`
+	CrowIndices   *manifestTensor `json:"crow_indices"`
+	ColIndices    *manifestTensor `json:"col_indices"`
+	Quant         *struct {
+		QScheme    string    `json:"qscheme"`
+		Scale      float64   `json:"scale"`
+		ZeroPoint  int64     `json:"zero_point"`
+		Scales     []float64 `json:"scales"`
+		ZeroPoints []int64   `json:"zero_points"`
+		Axis       int       `json:"axis"`
+	} `json:"quant"`
+}
+
+type manifestValue struct {
+	Path  string  `json:"path"`
+	Type  string  `json:"type"`
+	Repr  string  `json:"repr"`
+	DType string  `json:"dtype"`
+	Shape []int64 `json:"shape"`
+}
+
+func loadManifest(t testing.TB) *manifest {
+	t.Helper()
+	b, err := os.ReadFile("testdata/fixtures/manifest.json")
+	if err != nil {
+		t.Fatalf("fixture manifest: %v", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Fixtures) == 0 {
+		t.Fatal("manifest lists no fixtures")
+	}
+	return &m
+}
+
+func sha(t *testing.T, x *tensor.Tensor) string {
+	t.Helper()
+	var b []byte
+	var err error
+	if per := packedPerByte(x.DType); per > 1 {
+		// PyTorch's int_repr() of sub-byte dtypes is the packed bytes.
+		raw, err := x.Storage.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = raw[x.Offset/per : (x.Offset+x.Numel()+per-1)/per] // the fixtures' packed tensors are contiguous
+	} else {
+		b, err = x.ContiguousBytes()
+	}
+	if err != nil {
+		t.Fatalf("bytes: %v", err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// checkTensor compares one tensor with PyTorch's record.
+func checkTensor(t *testing.T, where string, x *tensor.Tensor, want *manifestTensor) {
+	t.Helper()
+	if x.DType.String() != want.DType {
+		t.Errorf("%s: dtype %s, PyTorch %s", where, x.DType, want.DType)
+	}
+	if !equalInts(x.Shape, want.Shape) {
+		t.Errorf("%s: shape %v, PyTorch %v", where, x.Shape, want.Shape)
+	}
+	if want.Stride != nil && !equalInts(x.Strides, want.Stride) {
+		t.Errorf("%s: stride %v, PyTorch %v", where, x.Strides, want.Stride)
+	}
+	if want.StorageOffset != nil && x.Offset != *want.StorageOffset {
+		t.Errorf("%s: storage offset %d, PyTorch %d", where, x.Offset, *want.StorageOffset)
+	}
+	if want.Location != nil && *want.Location != "?" && x.Storage.Location != *want.Location {
+		t.Errorf("%s: location %q, PyTorch %q", where, x.Storage.Location, *want.Location)
+	}
+	if want.SHA256 != nil {
+		if got := sha(t, x); got != *want.SHA256 {
+			t.Errorf("%s: sha256 %s, PyTorch %s", where, got, *want.SHA256)
+		}
+	}
+	if q := want.Quant; q != nil {
+		if x.Quant == nil {
+			t.Errorf("%s: not quantized, PyTorch %s", where, q.QScheme)
+		} else if x.Quant.Scheme != q.QScheme {
+			t.Errorf("%s: qscheme %s, PyTorch %s", where, x.Quant.Scheme, q.QScheme)
+		} else if strings.HasPrefix(q.QScheme, "per_tensor") {
+			if x.Quant.Scale != q.Scale || x.Quant.ZeroPoint != q.ZeroPoint {
+				t.Errorf("%s: scale/zp %v/%v, PyTorch %v/%v", where, x.Quant.Scale, x.Quant.ZeroPoint, q.Scale, q.ZeroPoint)
+			}
+		} else {
+			sc, err1 := x.Quant.Scales.Float64s()
+			zp, err2 := x.Quant.ZeroPoints.Int64s()
+			if err := errors.Join(err1, err2); err != nil {
+				t.Errorf("%s: qparams: %v", where, err)
+			} else if !reflect.DeepEqual(sc, q.Scales) || !reflect.DeepEqual(zp, q.ZeroPoints) || x.Quant.Axis != q.Axis {
+				t.Errorf("%s: per-channel %v %v axis %d, PyTorch %v %v axis %d", where, sc, zp, x.Quant.Axis, q.Scales, q.ZeroPoints, q.Axis)
+			}
+		}
+	}
+}
+
+func equalInts(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// leaves returns the tree's leaves by Walk path.
+func leaves(t *testing.T, root Value) map[string]Value {
+	t.Helper()
+	m := map[string]Value{}
+	if err := Walk(root, func(p string, v Value) error { m[p] = v; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkFixture compares an opened file with PyTorch's record of it.
+func checkFixture(t *testing.T, fx *manifestFixture, f *File) {
+	t.Helper()
+	if string(f.Format) != fx.Format {
+		t.Errorf("format %s, manifest %s", f.Format, fx.Format)
+	}
+	lv := leaves(t, f.Root)
+	if fx.isModel() {
+		sd, err := FindStateDict(f.Root)
+		if err != nil {
+			t.Fatalf("state_dict of %s: %v", fx.Containers[0].Type, err)
+		}
+		if len(sd.Keys) != len(fx.Tensors) {
+			t.Errorf("state_dict keys %v, PyTorch has %d tensors", sd.Keys, len(fx.Tensors))
+		}
+		lv = map[string]Value{}
+		for k, x := range sd.Tensors {
+			lv[k] = &Parameter{Tensor: x, RequiresGrad: true}
+		}
+	}
+	groups := map[int]*tensor.Storage{}
+	for i := range fx.Tensors {
+		want := &fx.Tensors[i]
+		v, ok := lv[want.Path]
+		if !ok {
+			t.Errorf("%s: missing (have %d leaves)", want.Path, len(lv))
+			continue
+		}
+		var x *tensor.Tensor
+		switch tv := v.(type) {
+		case *tensor.Tensor:
+			x = tv
+			if want.IsParameter {
+				t.Errorf("%s: plain tensor, PyTorch has a Parameter", want.Path)
+			}
+			if tv.RequiresGrad != want.RequiresGrad {
+				t.Errorf("%s: requires_grad %v, PyTorch %v", want.Path, tv.RequiresGrad, want.RequiresGrad)
+			}
+		case *Parameter:
+			x = tv.Tensor
+			if !want.IsParameter {
+				t.Errorf("%s: Parameter, PyTorch has a plain tensor", want.Path)
+			}
+			if tv.RequiresGrad != want.RequiresGrad {
+				t.Errorf("%s: requires_grad %v, PyTorch %v", want.Path, tv.RequiresGrad, want.RequiresGrad)
+			}
+		case *SparseTensor:
+			if tv.Layout != "torch."+want.Layout {
+				t.Errorf("%s: sparse layout %q, PyTorch %q", want.Path, tv.Layout, want.Layout)
+			}
+			if !equalInts(tv.Size, want.Shape) {
+				t.Errorf("%s: sparse size %v, PyTorch %v", want.Path, tv.Size, want.Shape)
+			}
+			parts := []*manifestTensor{want.Indices, want.Values}
+			if want.Layout != "sparse_coo" {
+				parts = []*manifestTensor{want.CrowIndices, want.ColIndices, want.Values}
+			}
+			if len(parts) != len(tv.Components) {
+				t.Errorf("%s: %d components, PyTorch %d", want.Path, len(tv.Components), len(parts))
+				continue
+			}
+			for i, p := range parts {
+				if p == nil {
+					t.Errorf("%s: manifest lacks component %d", want.Path, i)
+					continue
+				}
+				checkTensor(t, want.Path+"#"+tv.ComponentName(i), tv.Components[i], p)
+			}
+			continue
+		case *SubclassTensor:
+			if tv.Type.String() != want.PythonType {
+				t.Errorf("%s: subclass %s, PyTorch %q", want.Path, tv.Type, want.PythonType)
+			}
+			x, _ = tv.Tensor.(*tensor.Tensor)
+			if x == nil {
+				t.Errorf("%s: subclass of %T", want.Path, tv.Tensor)
+				continue
+			}
+		case *MetaTensor:
+			if string(tv.DType) != want.DType || !equalInts(tv.Shape, want.Shape) || !equalInts(tv.Strides, want.Stride) || tv.RequiresGrad != want.RequiresGrad {
+				t.Errorf("%s: meta %+v, PyTorch %+v", want.Path, tv, want)
+			}
+			continue
+		default:
+			t.Errorf("%s: %T, PyTorch has a tensor", want.Path, v)
+			continue
+		}
+		if want.PythonType != "" {
+			if _, ok := v.(*SubclassTensor); !ok {
+				t.Errorf("%s: %T, PyTorch has a %s", want.Path, v, want.PythonType)
+			}
+		}
+		checkTensor(t, want.Path, x, want)
+		if want.StorageGroup != nil {
+			if s, ok := groups[*want.StorageGroup]; ok && s != x.Storage {
+				t.Errorf("%s: does not share storage group %d", want.Path, *want.StorageGroup)
+			}
+			groups[*want.StorageGroup] = x.Storage
+		}
+	}
+	// Distinct groups must be distinct storages.
+	seen := map[*tensor.Storage]int{}
+	for g, s := range groups {
+		if h, ok := seen[s]; ok {
+			t.Errorf("storage groups %d and %d are one storage", g, h)
+		}
+		seen[s] = g
+	}
+	for _, want := range fx.Values {
+		if fx.isModel() {
+			break // the value is the module's repr
+		}
+		v, ok := lv[want.Path]
+		if !ok {
+			t.Errorf("value %s: missing", want.Path)
+			continue
+		}
+		if o, ok := v.(*pickle.Object); ok && want.Type != "argparse.Namespace" {
+			// An inert object: its class is what PyTorch's record can tell us.
+			if g, ok := o.Callable.(pickle.Global); !ok || g.String() != want.Type {
+				t.Errorf("value %s: object of %v, PyTorch %s", want.Path, o.Callable, want.Type)
+			}
+			continue
+		}
+		if got := pyRepr(v); got != want.Repr && !strings.HasPrefix(want.Type, "numpy.") {
+			t.Errorf("value %s: %s, PyTorch %s (%s)", want.Path, got, want.Repr, want.Type)
+		}
+		checkNumpy(t, want, v)
+	}
+}
+
+func TestFixtures(t *testing.T) {
+	m := loadManifest(t)
+	for i := range m.Fixtures {
+		fx := &m.Fixtures[i]
+		if fx.Large {
+			continue
+		}
+		t.Run(strings.TrimPrefix(fx.File, "testdata/fixtures/"), func(t *testing.T) {
+			f, err := Open(fx.File, nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer f.Close()
+			checkFixture(t, fx, f)
+
+			// The same through NewReader (lazy storages instead of the mapping).
+			b, err := os.ReadFile(fx.File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f2, err := NewReader(&readerAt{b}, int64(len(b)), nil)
+			if err != nil {
+				t.Fatalf("NewReader: %v", err)
+			}
+			checkFixture(t, fx, f2)
+		})
+	}
+}
+
+// readerAt hides bytes.Reader's concrete type so NewReader cannot map anything.
+type readerAt struct{ b []byte }
+
+func (r *readerAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(r.b)) {
+		return 0, errEOF
+	}
+	n := copy(p, r.b[off:])
+	if n < len(p) {
+		return n, errEOF
+	}
+	return n, nil
+}
+
+func TestFixturesUnsafeGlobals(t *testing.T) {
+	m := loadManifest(t)
+	for i := range m.Fixtures {
+		fx := &m.Fixtures[i]
+		if fx.Large {
+			continue
+		}
+		t.Run(strings.TrimPrefix(fx.File, "testdata/fixtures/"), func(t *testing.T) {
+			f, err := Open(fx.File, nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer f.Close()
+			// The manifest lists globals off PyTorch 1.13's allow-list; ours is
+			// current PyTorch's, a superset. Every global we call unsafe must be
+			// unsafe for 1.13 too, and every 1.13-unsafe global we accept must be
+			// on the current list.
+			ours := map[string]bool{}
+			for _, g := range f.UnsafeGlobals() {
+				ours[g] = true
+			}
+			theirs := map[string]bool{}
+			for _, g := range fx.UnsafeGlobals {
+				theirs[g] = true
+			}
+			for g := range ours {
+				if !theirs[g] {
+					t.Errorf("we call %s unsafe, PyTorch 1.13 does not", g)
+				}
+			}
+			all := map[string]bool{}
+			for _, g := range f.Globals() {
+				all[g] = true
+			}
+			for g := range theirs {
+				if !all[g] {
+					t.Errorf("Globals() lacks %s", g)
+				}
+			}
+		})
+	}
+}
+
+func fixturePath(name string) string { return filepath.Join("testdata", "fixtures", name) }

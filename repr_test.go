@@ -1,0 +1,218 @@
+package pth
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth/pickle"
+	"github.com/pthkit/pth/tensor"
+)
+
+var errEOF = io.EOF
+
+// pyRepr renders a value as Python's repr() would, for comparison with the
+// reprs PyTorch's generator recorded.
+func pyRepr(v Value) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case *big.Int:
+		return x.String()
+	case float64:
+		return pyFloat(x)
+	case string:
+		return pyStr(x)
+	case []byte:
+		return pyBytes(x)
+	case pickle.ByteArray:
+		return "bytearray(" + pyBytes(x) + ")"
+	case complex128:
+		re, im := real(x), imag(x)
+		ims := pyFloat(im)
+		if strings.HasSuffix(ims, ".0") {
+			ims = strings.TrimSuffix(ims, ".0")
+		}
+		if re == 0 && !math.Signbit(re) {
+			return ims + "j"
+		}
+		res := pyFloat(re)
+		res = strings.TrimSuffix(res, ".0")
+		sign := "+"
+		if im < 0 || math.Signbit(im) {
+			sign = ""
+		}
+		return "(" + res + sign + ims + "j)"
+	case *pickle.Set:
+		items := make([]string, len(x.Items))
+		for i, e := range x.Items {
+			items[i] = pyRepr(e)
+		}
+		if x.Frozen {
+			return "frozenset({" + strings.Join(items, ", ") + "})"
+		}
+		return "{" + strings.Join(items, ", ") + "}"
+	case Size:
+		items := make([]string, len(x))
+		for i, e := range x {
+			items[i] = strconv.FormatInt(e, 10)
+		}
+		return "torch.Size([" + strings.Join(items, ", ") + "])"
+	case Device:
+		if x.Index >= 0 {
+			return fmt.Sprintf("device(type=%s, index=%d)", pyStr(x.Type), x.Index)
+		}
+		return fmt.Sprintf("device(type=%s)", pyStr(x.Type))
+	case DType:
+		return "torch." + string(x)
+	case *NumpyScalar:
+		dt, ok := tensor.ParseNumpyDescr(x.DType)
+		if ok && dt == tensor.Float64 && len(x.Data) == 8 {
+			t, err := tensor.FromBytes(dt, nil, x.Data)
+			if err == nil {
+				f, err := t.Float64s()
+				if err == nil {
+					return pyFloat(f[0])
+				}
+			}
+		}
+	case *pickle.Object:
+		g, ok := x.Callable.(pickle.Global)
+		if ok && g.String() == "argparse.Namespace" {
+			if d, ok := x.State.(*pickle.Dict); ok {
+				var parts []string
+				for _, e := range d.Entries {
+					parts = append(parts, fmt.Sprintf("%v=%s", e.Key, pyRepr(e.Value)))
+				}
+				return "Namespace(" + strings.Join(parts, ", ") + ")"
+			}
+		}
+	}
+	return fmt.Sprintf("<%T>", v)
+}
+
+func pyFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	if exp < -4 || exp >= 16 {
+		return e
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+func pyStr(s string) string {
+	q := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == rune(q):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
+}
+
+func pyBytes(p []byte) string {
+	q := byte('\'')
+	if strings.ContainsRune(string(p), '\'') && !strings.ContainsRune(string(p), '"') {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte('b')
+	b.WriteByte(q)
+	for _, c := range p {
+		switch {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == q:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
+}
+
+// checkNumpy compares a numpy value's dtype and shape with the record.
+func checkNumpy(t *testing.T, want manifestValue, v Value) {
+	t.Helper()
+	if !strings.HasPrefix(want.Type, "numpy.") {
+		return
+	}
+	name := func(descr string) string {
+		if dt, ok := tensor.ParseNumpyDescr(descr); ok {
+			return dt.String()
+		}
+		return descr
+	}
+	switch x := v.(type) {
+	case *NDArray:
+		if want.Type != "numpy.ndarray" || name(x.DType) != want.DType || !equalInts(x.Shape, want.Shape) {
+			t.Errorf("value %s: ndarray %s %v, PyTorch %s %s %v", want.Path, x.DType, x.Shape, want.Type, want.DType, want.Shape)
+		}
+		n := int64(1)
+		for _, d := range x.Shape {
+			n *= d
+		}
+		if dt, ok := tensor.ParseNumpyDescr(x.DType); ok && int64(len(x.Data)) != n*int64(dt.Size()) {
+			t.Errorf("value %s: %d data bytes for %d elements of %s", want.Path, len(x.Data), n, x.DType)
+		}
+	case *NumpyScalar:
+		if want.Type == "numpy.ndarray" || name(x.DType) != want.DType || len(want.Shape) != 0 {
+			t.Errorf("value %s: numpy scalar %s, PyTorch %s %s", want.Path, x.DType, want.Type, want.DType)
+		}
+	default:
+		t.Errorf("value %s: %T, PyTorch %s", want.Path, v, want.Type)
+	}
+}
