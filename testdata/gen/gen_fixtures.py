@@ -989,6 +989,20 @@ def write_load_cases(gen):
         f.write("\n")
 
 
+def save_via_buffer(gen):
+    """torch.save into an io.BytesIO names the zip's folder "archive/", not after the file."""
+    buf = io.BytesIO()
+    torch.save(make_simplenet(), buf)
+    d = os.path.join(gen.out, "zip")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "buffer_saved.pt")
+    with open(path, "wb") as f:
+        f.write(buf.getvalue())
+    gen.record(path, "torch-zip", 2,
+               "SimpleNet state_dict saved to a BytesIO: records live under archive/, "
+               "not buffer_saved/")
+
+
 def write_plain_pickles(gen):
     d = os.path.join(gen.out, "pickle")
     os.makedirs(d, exist_ok=True)
@@ -1076,6 +1090,7 @@ def main():
     save_cuda(gen, legacy=True)
     save_locations(gen, legacy=False)
     save_locations(gen, legacy=True)
+    save_via_buffer(gen)
     for proto in (2, 3, 4, 5):
         gen.save("proto", f"mixed_p{proto}.pt", make_mixed(),
                  f"mixed state_dict/views/values saved with pickle_protocol={proto}", proto=proto)
