@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	diffcmd "github.com/pthkit/pth/internal/cli/diff"
+	"github.com/pthkit/pth/internal/cli/convert"
 	"github.com/pthkit/pth/internal/cli/inspect"
 	scancmd "github.com/pthkit/pth/internal/cli/scan"
 )
@@ -18,6 +19,7 @@ import (
 // (Options struct, NewCmd wiring flags, Run doing the work), as the GitHub CLI does.
 var commands = []func() *cobra.Command{
 	inspect.NewCmd,
+	convert.NewCmd,
 	scancmd.NewCmd,
 	diffcmd.NewCmd,
 }
