@@ -5,7 +5,8 @@ Run with Debian's /usr/bin/python3 (torch 1.13, numpy):
 
     /usr/bin/python3 testdata/gen/nn_fixtures.py            # writes testdata/nn/ (small, committed)
     /usr/bin/python3 testdata/gen/nn_fixtures.py resnet18 DIR
-        # seeded torchvision resnet18 state_dict (45 MB), a random 1x3x64x64 input and its logits, into DIR
+        # seeded torchvision resnet18 state_dict (45 MB; .pth and .npz), a random 1x3x64x64 input,
+        # its logits and the state_dict's keys and _metadata, into DIR
     /usr/bin/python3 testdata/gen/nn_fixtures.py check-simplenet STATE_DICT INPUT.npy OUTPUT.npy
         # loads a state_dict (saved by pth) into PyTorch's SimpleNet with strict=True, runs INPUT in
         # eval mode and writes the output
@@ -383,6 +384,7 @@ def resnet18(outdir):
     m.eval()
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
     torch.save(m.state_dict(), os.path.join(outdir, "resnet18.pth"))
+    save_sd_npz(os.path.join(outdir, "resnet18.npz"), m.state_dict())
     np.save(os.path.join(outdir, "input.npy"), x.numpy())
     with torch.no_grad():
         np.save(os.path.join(outdir, "output.npy"), m(x).numpy())

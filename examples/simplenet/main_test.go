@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/pthkit/pth/nn"
+	"github.com/pthkit/pth/npy"
+)
+
+const fixtures = "../../testdata/nn"
+
+func python(t *testing.T) string {
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import torch, numpy").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PyTorch is required in CI: %v", err)
+		}
+		t.Skip("no /usr/bin/python3 with torch")
+	}
+	return py
+}
+
+func readNpy(t *testing.T, path string) *nn.Tensor {
+	x, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := nn.ToFloat32(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func runJSON(t *testing.T, opt options) [][]float32 {
+	var out bytes.Buffer
+	opt.JSON = true
+	if err := run(opt, &out); err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Output [][]float32 }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v in %q", err, out.String())
+	}
+	return res.Output
+}
+
+func assertRows(t *testing.T, what string, got [][]float32, want *nn.Tensor) {
+	rows := want.Rows()
+	if len(got) != len(rows) {
+		t.Fatalf("%s: %d rows, want %d", what, len(got), len(rows))
+	}
+	for i := range rows {
+		for j := range rows[i] {
+			if d := math.Abs(float64(got[i][j] - rows[i][j])); d > 1e-5 || len(got[i]) != len(rows[i]) {
+				t.Fatalf("%s: [%d][%d] = %v, PyTorch %v", what, i, j, got[i][j], rows[i][j])
+			}
+		}
+	}
+}
+
+// TestPyTorchSavedLoadsInGo: PyTorch saved SimpleNet's state_dict (float32 and
+// float64); Go loads it strictly and matches PyTorch's output on the same input.
+func TestPyTorchSavedLoadsInGo(t *testing.T) {
+	want := readNpy(t, filepath.Join(fixtures, "simplenet.pth.out.npy"))
+	for _, f := range []string{"simplenet.pth", "simplenet_f64.pth"} {
+		got := runJSON(t, options{Load: filepath.Join(fixtures, f), Input: filepath.Join(fixtures, "simplenet.pth.in.npy")})
+		assertRows(t, f, got, want)
+	}
+}
+
+// TestGoSavedLoadsInPyTorch: Go saves a seeded SimpleNet; PyTorch loads it with
+// load_state_dict(strict=True) and gets Go's outputs.
+func TestGoSavedLoadsInPyTorch(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "sd.pth")
+	in := filepath.Join(fixtures, "simplenet.pth.in.npy")
+	var out bytes.Buffer
+	if err := run(options{Save: sd, Seed: 7}, &out); err != nil {
+		t.Fatal(err)
+	}
+	goOut := runJSON(t, options{Load: sd, Input: in})
+	pyOut := filepath.Join(dir, "py.npy")
+	cmd := exec.Command(py, "../../testdata/gen/nn_fixtures.py", "check-simplenet", sd, in, pyOut)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("PyTorch could not load Go's state_dict: %v\n%s", err, msg)
+	}
+	assertRows(t, "PyTorch on Go's weights", goOut, readNpy(t, pyOut))
+}
+
+// TestWalkThrough runs the default walk-through in a temporary directory.
+func TestWalkThrough(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	var out bytes.Buffer
+	if err := run(options{}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, defaultPath)); err != nil {
+		t.Fatal(err)
+	}
+	// The reloaded model prints what the model it was saved from computes.
+	nn.ManualSeed(0)
+	m := NewSimpleNet(10, 5, 2)
+	m.Eval()
+	want := fmt.Sprint("output: ", m.Forward(fixedInput()).Rows())
+	if !bytes.Contains(out.Bytes(), []byte(want)) {
+		t.Fatalf("output %q does not show %s", out.String(), want)
+	}
+}
