@@ -29,7 +29,9 @@ func NewSimpleNet(in, hidden, out int) *SimpleNet {
 	return m
 }
 
-func (m *SimpleNet) Forward(x *Tensor) *Tensor { return m.FC2.Forward(m.ReLU.Forward(m.FC1.Forward(x))) }
+func (m *SimpleNet) Forward(x *Tensor) *Tensor {
+	return m.FC2.Forward(m.ReLU.Forward(m.FC1.Forward(x)))
+}
 
 // SimpleNetWide is the mismatched target of the fixtures.
 type SimpleNetWide struct {
