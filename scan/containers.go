@@ -67,15 +67,28 @@ func sniff(h []byte) kind {
 	return kindUnknown
 }
 
-// hasEOCD reports whether the last 64 KiB of ra hold a zip end-of-central-directory record.
-func hasEOCD(ra io.ReaderAt, size int64) bool {
+// embeddedZip finds a zip at the end of ra whose offsets are relative to a
+// later start than the file's (data prepended to it, as in a polyglot), the way
+// Python's zipfile does: start = EOCD position - central directory size -
+// central directory offset. ok is false when the tail holds no EOCD.
+func embeddedZip(ra io.ReaderAt, size int64) (start int64, ok bool) {
 	const tail = 22 + 65535
-	start := max(size-tail, 0)
-	buf := make([]byte, size-start)
-	if _, err := ra.ReadAt(buf, start); err != nil && err != io.EOF {
-		return false
+	from := max(size-tail, 0)
+	buf := make([]byte, size-from)
+	if _, err := ra.ReadAt(buf, from); err != nil && err != io.EOF {
+		return 0, false
 	}
-	return bytes.LastIndex(buf, []byte("PK\x05\x06")) >= 0
+	i := bytes.LastIndex(buf, []byte("PK\x05\x06"))
+	if i < 0 || len(buf)-i < 22 {
+		return 0, false
+	}
+	cdSize := int64(binary.LittleEndian.Uint32(buf[i+12:]))
+	cdOff := int64(binary.LittleEndian.Uint32(buf[i+16:]))
+	start = from + int64(i) - cdSize - cdOff
+	if start < 0 || cdOff == 0xFFFFFFFF {
+		start = 0 // zip64 or inconsistent: let the zip reader judge it as is
+	}
+	return start, true
 }
 
 var tensorRecord = regexp.MustCompile(`^[^/]*/?(data|constants)/[^/]+$`)

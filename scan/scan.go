@@ -345,8 +345,10 @@ func (fs *fileScan) source(where string, ra io.ReaderAt, size int64, depth int, 
 	fs.stream(where, br, head, k, depth, m)
 	// Polyglots: a file that is something else at its start and also a zip at
 	// its end. Python's zipfile (numpy.load, zip-based loaders) finds the zip.
-	if k != kindZip && k != kindTar && hasEOCD(ra, size) {
-		fs.zip(where+" (embedded zip)", ra, size, depth)
+	if k != kindZip && k != kindTar {
+		if start, ok := embeddedZip(ra, size); ok {
+			fs.zip(fmt.Sprintf("%s (zip at offset %d)", where, start), io.NewSectionReader(ra, start, size-start), size-start, depth)
+		}
 	}
 }
 

@@ -1,26 +1,12 @@
 package scan
 
 import (
-	"archive/zip"
-	"cmp"
 	"compress/flate"
 	"fmt"
 	"io"
-	"slices"
-)
 
-// inflate decodes a record's raw bytes. CRC32 and flag bits are not checked, as
-// PyTorch's miniz reader does not check them either: a scanner that trusted them
-// would skip records the loader runs.
-func inflate(method uint16, raw io.Reader) (io.Reader, error) {
-	switch method {
-	case zip.Store:
-		return raw, nil
-	case zip.Deflate:
-		return flate.NewReader(raw), nil
-	}
-	return nil, fmt.Errorf("%w: compression method %d", ErrUnsupported, method)
-}
+	"github.com/pthkit/pth/internal/zipfile"
+)
 
 // zipEntry is one record of a zip archive, as the scanner needs it.
 type zipEntry struct {
@@ -30,48 +16,38 @@ type zipEntry struct {
 	open      func() (io.Reader, error)
 }
 
-// openZip lists the records of the zip in ra.
+// openZip lists the records of the zip in ra with the PyTorch-dialect reader
+// (internal/zipfile): records must lie inside the file and must not overlap.
 func openZip(ra io.ReaderAt, size int64) ([]zipEntry, error) {
-	zr, err := zip.NewReader(ra, size)
+	zr, err := zipfile.NewReader(ra, size)
 	if err != nil {
 		return nil, err
 	}
-	// Every record's data must lie inside the file, and no two records may share
-	// bytes: overlapping records are how zip bombs and scanner/loader disagreements
-	// are built.
-	type span struct{ from, to int64 }
-	spans := make([]span, 0, len(zr.File))
-	for _, f := range zr.File {
-		off, err := f.DataOffset()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrArchive, f.Name, err)
-		}
-		if f.CompressedSize64 > uint64(size) || off < 0 || off+int64(f.CompressedSize64) > size {
-			return nil, fmt.Errorf("%w: %s: data [%d, +%d) outside the %d-byte archive", ErrArchive, f.Name, off, f.CompressedSize64, size)
-		}
-		spans = append(spans, span{off, off + int64(f.CompressedSize64)})
-	}
-	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
-	for i := 1; i < len(spans); i++ {
-		if spans[i].from < spans[i-1].to || spans[i].from == spans[i-1].from {
-			return nil, fmt.Errorf("%w: records overlap at offset %d", ErrArchive, spans[i].from)
-		}
-	}
-	out := make([]zipEntry, 0, len(zr.File))
-	for _, f := range zr.File {
-		f := f
+	recs := zr.Records()
+	out := make([]zipEntry, 0, len(recs))
+	for _, rec := range recs {
+		rec := rec
 		out = append(out, zipEntry{
-			name:      f.Name,
-			localName: f.Name,
-			size:      int64(min(f.UncompressedSize64, 1<<62)),
-			open: func() (io.Reader, error) {
-				rc, err := f.OpenRaw()
-				if err != nil {
-					return nil, err
-				}
-				return inflate(f.Method, rc)
-			},
+			name:      rec.Name,
+			localName: rec.LocalName,
+			size:      rec.Size,
+			open:      func() (io.Reader, error) { return inflate(rec.Method, rec.OpenRaw()) },
 		})
 	}
 	return out, nil
+}
+
+// inflate decodes a record's raw bytes. Unlike zipfile.Record.Open it ignores
+// the encryption and patch flag bits and the CRC32, as PyTorch's miniz reader
+// does: a scanner that trusted them would skip records the loader runs
+// (CVE-2025-1944/1945 against picklescan). Inflated bytes are bounded by the
+// scan's own budgets (opcodes, pickle allocation, buffered bytes).
+func inflate(method uint16, raw io.Reader) (io.Reader, error) {
+	switch method {
+	case zipfile.Store:
+		return raw, nil
+	case zipfile.Deflate:
+		return flate.NewReader(raw), nil
+	}
+	return nil, fmt.Errorf("%w: compression method %d", ErrUnsupported, method)
 }
