@@ -240,7 +240,7 @@ func (d *Decoder) step(op Op) error {
 	case OpBinBytes, OpShortBinBytes, OpBinBytes8:
 		return d.push(op.Arg)
 	case OpByteArray8:
-		return d.push(ByteArray(op.Arg.([]byte)))
+		return d.push(op.Arg.(ByteArray))
 	case OpString, OpBinString, OpShortBinString:
 		b := op.Arg.([]byte)
 		if err := d.or.charge(int64(len(b))); err != nil {

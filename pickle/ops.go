@@ -99,29 +99,30 @@ const (
 type argKind uint8
 
 const (
-	argNone      argKind = iota
-	argU1                // uint8
-	argU2                // uint16 LE
-	argI4                // int32 LE
-	argU4                // uint32 LE
-	argU8                // uint64 LE
-	argFloat8            // float64 BE
-	argDecimalNL         // INT/GET/PUT text line
-	argLongNL            // LONG text line
-	argFloatNL           // FLOAT text line
-	argStringNL          // STRING quoted escaped line
-	argUnicodeNL         // UNICODE raw-unicode-escape line
-	argPersIDNL          // PERSID raw line
-	argGlobalNL          // two lines: module, name
-	argLong1             // uint8 n + n bytes
-	argLong4             // int32 n + n bytes
-	argBytes1            // uint8 n + bytes
-	argBytes4            // int32 n (negative is malformed) + bytes
-	argBytesU4           // uint32 n + bytes
-	argBytes8            // uint64 n + bytes
-	argUnicode1          // uint8 n + UTF-8
-	argUnicode4          // uint32 n + UTF-8
-	argUnicode8          // uint64 n + UTF-8
+	argNone       argKind = iota
+	argU1                 // uint8
+	argU2                 // uint16 LE
+	argI4                 // int32 LE
+	argU4                 // uint32 LE
+	argU8                 // uint64 LE
+	argFloat8             // float64 BE
+	argDecimalNL          // INT/GET/PUT text line
+	argLongNL             // LONG text line
+	argFloatNL            // FLOAT text line
+	argStringNL           // STRING quoted escaped line
+	argUnicodeNL          // UNICODE raw-unicode-escape line
+	argPersIDNL           // PERSID raw line
+	argGlobalNL           // two lines: module, name
+	argLong1              // uint8 n + n bytes
+	argLong4              // int32 n + n bytes
+	argBytes1             // uint8 n + bytes
+	argBytes4             // int32 n (negative is malformed) + bytes
+	argBytesU4            // uint32 n + bytes
+	argBytes8             // uint64 n + bytes
+	argUnicode1           // uint8 n + UTF-8
+	argUnicode4           // uint32 n + UTF-8
+	argUnicode8           // uint64 n + UTF-8
+	argByteArray8         // uint64 n + bytes, as ByteArray
 )
 
 // OpInfo describes one opcode.
@@ -201,7 +202,7 @@ func init() {
 		{OpStackGlobal, "STACK_GLOBAL", 4, argNone},
 		{OpMemoize, "MEMOIZE", 4, argNone},
 		{OpFrame, "FRAME", 4, argU8},
-		{OpByteArray8, "BYTEARRAY8", 5, argBytes8},
+		{OpByteArray8, "BYTEARRAY8", 5, argByteArray8},
 		{OpNextBuffer, "NEXT_BUFFER", 5, argNone},
 		{OpReadonlyBuffer, "READONLY_BUFFER", 5, argNone},
 	} {
@@ -239,7 +240,8 @@ func OpName(code byte) string {
 //	string     UNICODE, BINUNICODE, SHORT_BINUNICODE, BINUNICODE8 (the UTF-8 bytes as written;
 //	           UNICODE is converted from raw-unicode-escape, lone surrogates as WTF-8), PERSID (the raw line)
 //	[]byte     STRING (quotes removed, Python escapes decoded), BINSTRING, SHORT_BINSTRING,
-//	           BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
+//	           BINBYTES, SHORT_BINBYTES, BINBYTES8
+//	ByteArray  BYTEARRAY8
 //	Global     GLOBAL and INST (module and name, as written)
 type Op struct {
 	Code   byte
@@ -562,7 +564,7 @@ func (r *OpReader) readArg(kind argKind) (any, error) {
 			return nil, err
 		}
 		return r.bytesArg(kind, uint64(binary.LittleEndian.Uint32(p)))
-	case argBytes8, argUnicode8:
+	case argBytes8, argUnicode8, argByteArray8:
 		p, err := r.fixed(8)
 		if err != nil {
 			return nil, err
@@ -580,6 +582,8 @@ func (r *OpReader) bytesArg(kind argKind, n uint64) (any, error) {
 	switch kind {
 	case argUnicode1, argUnicode4, argUnicode8:
 		return ownString(b), nil
+	case argByteArray8:
+		return ByteArray(b), nil
 	}
 	return b, nil
 }

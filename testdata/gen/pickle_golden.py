@@ -30,6 +30,9 @@ Rendering (JSON), shared by the Go test:
     args, kwargs, state, items, appended for objects); a second reference is {"ref": n}.
 
 golden.json maps each file name to {"protocol": p, "value": rendering}.
+ops.json maps a subset of the files to pickletools.genops' output:
+[[offset, opcode name, rendered argument], ...], with GLOBAL/INST arguments as
+the "module name" string pickletools gives and STRING-family arguments as str.
 """
 
 import collections
@@ -38,6 +41,7 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import struct
 import sys
 
@@ -415,6 +419,22 @@ def main():
             emit("%s_p%d.pkl" % (key, proto), proto, buf.getvalue())
     for key, data in MANUAL.items():
         emit(key + ".pkl", -1, data)
+
+    ops = {}
+    op_keys = ("kitchen", "ints", "strings", "floats", "consts", "bytes", "point", "ext", "storages",
+               "tuples", "sets", "withkw", "bytearrays", "ordered_dict")
+    for name in sorted(golden):
+        if not (name.startswith("m_") or name.rsplit("_p", 1)[0] in op_keys):
+            continue
+        with open(os.path.join(OUT, name), "rb") as f:
+            data = f.read()
+        try:
+            ops[name] = [[pos, op.name, render(arg, {})] for op, arg, pos in pickletools.genops(data)]
+        except Exception as e:  # pickletools' STRING reader only takes ASCII
+            print("genops %s: %s" % (name, e), file=sys.stderr)
+    with open(os.path.join(OUT, "ops.json"), "w") as f:
+        json.dump(ops, f, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        f.write("\n")
 
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
