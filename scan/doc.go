@@ -22,5 +22,15 @@
 // and Error when something a loader would read cannot be read — never Safe.
 //
 // Scanning is bounded: per-pickle limits from pickle.DefaultLimits, a cap on
-// opcodes, on inflated and buffered bytes, and on archive nesting.
+// opcodes, on inflated and buffered bytes, and on archive nesting. Zips are read
+// with internal/zipfile (records inside the file, no overlaps) but records are
+// inflated here, ignoring encryption/patch flag bits and CRCs as PyTorch's miniz
+// does. Tensor storages (data/…, constants/… next to a .pkl) and everything after
+// a legacy stream's five pickles are never read.
+//
+// Known limits: 7z archives are read only when their streams are stored LZMA2
+// chunks (compressed ones give Error, never Safe); joblib files whose numpy
+// arrays are written raw after a NumpyArrayWrapper are scanned up to the first
+// raw array only (the rest is reported as an error); a pickle.loads of literal
+// bytes is flagged dangerous but the inner pickle is not scanned.
 package scan
