@@ -2,6 +2,7 @@
 """Check that two PyTorch files hold the same object, as PyTorch sees them.
 
     roundtrip_check.py ORIG OTHER [--weights-only]
+    roundtrip_check.py --pairs LIST [--weights-only]
     roundtrip_check.py --selftest
 
 Loads both with torch.load(map_location='cpu') (OTHER with weights_only=True
@@ -18,11 +19,18 @@ when --weights-only is given) and compares them deeply:
   they do in ORIG.
 
 Prints the first difference with its path and exits 1; exits 0 when equal.
+
+`--pairs LIST` checks many pairs in one process (importing torch once): LIST
+(or - for stdin) has one "ORIG<TAB>OTHER" per line; each pair prints one JSON
+line {"orig", "other", "equal": bool, "difference": str or null}; the exit
+status is 1 if any pair differs or fails to load.
+
 `--selftest` checks that the comparison catches deliberate differences.
 """
 
 import argparse
 import collections
+import json
 import math
 import os
 import struct
@@ -306,6 +314,17 @@ def selftest():
         rc, line = _run_cli(a, b)
         if rc != 1 or "bias" not in line:
             failures.append(f"CLI: changed bias gave exit {rc}, {line!r}")
+        pairs = os.path.join(d, "pairs.txt")
+        with open(pairs, "w") as f:
+            f.write(f"{a}\t{a}\n{a}\t{b}\n")
+        rc, line = _run_cli("--pairs", pairs)
+        if rc != 1 or '"equal": false' not in line:
+            failures.append(f"CLI --pairs: one differing pair gave exit {rc}, {line!r}")
+        with open(pairs, "w") as f:
+            f.write(f"{a}\t{a}\n")
+        rc, line = _run_cli("--pairs", pairs)
+        if rc != 0 or '"equal": true' not in line:
+            failures.append(f"CLI --pairs: an equal pair gave exit {rc}, {line!r}")
     for f in failures:
         print("FAIL", f)
     print("selftest", "FAILED" if failures else "passed")
@@ -318,23 +337,52 @@ def main():
     ap.add_argument("other", nargs="?")
     ap.add_argument("--weights-only", action="store_true",
                     help="load OTHER with torch.load(weights_only=True)")
+    ap.add_argument("--pairs", metavar="LIST",
+                    help='file (or "-") of "ORIG<TAB>OTHER" lines to check in one run')
     ap.add_argument("--selftest", action="store_true")
     args = ap.parse_args()
     if args.selftest:
         return selftest()
+    provide_fixture_classes()
+    if args.pairs:
+        return check_pairs(args.pairs, args.weights_only)
     if not args.orig or not args.other:
         ap.error("ORIG and OTHER are required")
-    provide_fixture_classes()
-    try:
-        diff = check_files(args.orig, args.other, args.weights_only)
-    except Exception as e:  # a load failure is a difference too
-        print(f"cannot load: {type(e).__name__}: {e}")
-        return 1
+    diff = check_or_explain(args.orig, args.other, args.weights_only)
     if diff:
         print(f"differ: {diff}")
         return 1
     print("equal")
     return 0
+
+
+def check_or_explain(orig, other, weights_only):
+    """check_files, with a load failure reported as the difference."""
+    try:
+        return check_files(orig, other, weights_only)
+    except Exception as e:
+        return f"cannot load: {type(e).__name__}: {e}"
+
+
+def check_pairs(list_path, weights_only):
+    f = sys.stdin if list_path == "-" else open(list_path)
+    status = 0
+    with f:
+        for line in f:
+            if not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 2:
+                print(json.dumps({"line": line.rstrip("\n"), "equal": False,
+                                  "difference": "expected ORIG<TAB>OTHER"}))
+                status = 1
+                continue
+            diff = check_or_explain(parts[0], parts[1], weights_only)
+            print(json.dumps({"orig": parts[0], "other": parts[1], "equal": diff is None,
+                              "difference": diff}), flush=True)
+            if diff:
+                status = 1
+    return status
 
 
 if __name__ == "__main__":
