@@ -428,7 +428,19 @@ func (m *machine) call(fn *node, args []*node, suffix string) *node {
 	}
 	sb.WriteByte(')')
 	res.call = head.addCall(sb.String())
+	if nestedLoaders[head.module+"."+head.name] && len(args) > 0 && m.fs != nil {
+		if b, ok := args[0].val.([]byte); ok && args[0].kind == kConst {
+			m.fs.nested(head.module+"."+head.name, b)
+		}
+	}
 	return res
+}
+
+// nestedLoaders unpickle (or torch.load) their first argument: when it is a
+// literal bytes object, the scanner scans it too.
+var nestedLoaders = map[string]bool{
+	"pickle.loads": true, "_pickle.loads": true, "cPickle.loads": true, "dill.loads": true,
+	"torch.storage._load_from_bytes": true,
 }
 
 // build records BUILD: target.__setstate__(state) or a __dict__ update.

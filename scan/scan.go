@@ -185,16 +185,17 @@ const (
 
 // fileScan accumulates what one file holds.
 type fileScan struct {
-	opts     Options
-	size     int64
-	findings map[string]*finding
-	order    []*finding
-	pickles  int
-	errs     []error
-	ops      int64
-	items    int64
-	buffered int64
-	modelish bool // a pickle or an array was found: the file is a model file of some kind
+	opts      Options
+	size      int64
+	findings  map[string]*finding
+	order     []*finding
+	pickles   int
+	errs      []error
+	ops       int64
+	items     int64
+	buffered  int64
+	nestDepth int  // pickles inside pickles being scanned
+	modelish  bool // a pickle or an array was found: the file is a model file of some kind
 }
 
 func newFileScan(o Options, size int64) *fileScan {
@@ -326,6 +327,19 @@ func (fs *fileScan) report(path string) *FileReport {
 	}
 	r.Verdict = verdict
 	return r
+}
+
+// nested scans bytes a pickle hands to a loader (pickle.loads(b'…')), up to
+// the nesting bound.
+func (fs *fileScan) nested(loader string, b []byte) {
+	where := "bytes passed to " + loader
+	if fs.nestDepth >= fs.opts.MaxNesting {
+		fs.fail(where, fmt.Errorf("%w: more than %d levels", ErrNesting, fs.opts.MaxNesting))
+		return
+	}
+	fs.nestDepth++
+	fs.source(where, bytes.NewReader(b), int64(len(b)), fs.nestDepth, modeTop)
+	fs.nestDepth--
 }
 
 // source scans a seekable source: the file itself, or a buffered record.

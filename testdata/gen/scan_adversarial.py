@@ -219,6 +219,11 @@ dunder = b"\x80\x04\x8c\x08builtins\x8c\x15object.__subclasses__\x93)R."
 assert globals_of(dunder) == ["builtins.object.__subclasses__"]
 write("dunder_traversal.pkl", dunder,
       "dangerous", ["builtins.object.__subclasses__"], "introspection through a dotted dunder name")
+inner_p = payload("id")
+nested_p = b"\x80\x03c_pickle\nloads\nC" + bytes([len(inner_p)]) + inner_p + b"\x85R."
+assert globals_of(nested_p) == ["_pickle.loads"] and globals_of(inner_p) == ["os.system"]
+write("nested_pickle_loads.pkl", nested_p, "dangerous", ["_pickle.loads", "os.system"],
+      "_pickle.loads of a literal payload: the inner pickle is scanned too")
 write("unknown_class.pkl", b"\x80\x02c__main__\nSimpleNet\n)\x81}b.", "unknown", [], "a user class: unknown, not dangerous")
 
 # --- Point 5: hostile inputs end in a typed error, within bounds ---------------
