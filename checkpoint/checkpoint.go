@@ -26,7 +26,7 @@ const (
 	Torch       Format = "torch"       // torch.save files: .pt, .pth, .bin, .ckpt
 	Safetensors Format = "safetensors" // .safetensors
 	GGUF        Format = "gguf"        // .gguf
-	NPZ         Format = "npz"         // numpy .npz (not yet: waits for package npy)
+	NPZ         Format = "npz"         // numpy .npz (read whole into memory by package npy)
 	Sharded     Format = "sharded"     // a *.index.json and its shards (read only; write with ShardSize)
 )
 
@@ -157,7 +157,7 @@ func Open(path string) (Checkpoint, error) {
 	case Sharded:
 		return openSharded(path)
 	case NPZ:
-		return nil, fmt.Errorf("%s: %w: npz (package npy has not landed)", path, ErrUnsupported)
+		return openNPZ(path)
 	}
 	return nil, fmt.Errorf("%s: %w", path, ErrUnknownFormat)
 }

@@ -148,6 +148,8 @@ func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, erro
 			if _, err := gguf.TypeOf(dt); err != nil {
 				why = dt.String() + " has no GGUF type"
 			}
+		case to == NPZ && dt.NumpyDescr() == "":
+			why = dt.String() + " has no numpy dtype"
 		case to == Torch && dt.IsQuantized():
 			why = "quantized tensors cannot be written yet"
 		}
@@ -243,13 +245,13 @@ func metadataFor(src Checkpoint, to Format, r *Report) map[string]string {
 			meta["format"] = "pt" // what safetensors.torch.save_file writes
 		}
 	}
-	if to == Torch && len(meta) > 0 {
+	if (to == Torch || to == NPZ) && len(meta) > 0 {
 		keys := make([]string, 0, len(meta))
 		for k := range meta {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		r.Dropped = append(r.Dropped, "metadata "+strings.Join(keys, ", ")+" (a state_dict holds no string metadata)")
+		r.Dropped = append(r.Dropped, "metadata "+strings.Join(keys, ", ")+" (the target holds no string metadata)")
 	}
 	return meta
 }
@@ -337,6 +339,8 @@ func writeOne(src Checkpoint, w io.Writer, to Format, plan []item, meta map[stri
 			step(int64(len(b)))
 		}
 		return gw.Close()
+	case NPZ:
+		return writeNPZ(src, w, plan, step)
 	}
 	return fmt.Errorf("%w: writing %s", ErrUnsupported, to)
 }

@@ -103,10 +103,10 @@ func python(t *testing.T) string {
 // float16 safetensors → .pt), then PyTorch itself loads the result and finds
 // every tensor equal to the original, dtype and bytes.
 func TestRoundTripThroughPyTorch(t *testing.T) {
-	py := python(t)
 	if err := saveStateDictWorks(t); err != nil {
 		t.Skipf("pth.SaveStateDict cannot save a one-tensor state_dict yet (root package): %v", err)
 	}
+	py := python(t)
 	dir := t.TempDir()
 	for _, src := range []string{td("safetensors", "all_dtypes.pt"), td("safetensors", "sharded", "model.pt"), td("safetensors", "tied.pt")} {
 		st := filepath.Join(dir, "x.safetensors")
@@ -144,5 +144,37 @@ func TestTorchErrors(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(t.TempDir(), "missing.pt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestNPZ: numpy's own .npz reads equal to the model; an .npz written by
+// Convert loads in numpy with the same values.
+func TestNPZ(t *testing.T) {
+	d, err := DiffFiles(td("safetensors", "sharded", "model.npz"), td("safetensors", "sharded"))
+	if err != nil || !d.Equal() || d.Identical != 4 {
+		t.Fatalf("numpy's npz vs shards: %v %+v", err, d)
+	}
+	out := filepath.Join(t.TempDir(), "m.npz")
+	r, err := Convert(td("safetensors", "sharded"), out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Dropped) != 1 || !strings.Contains(r.Dropped[0], "metadata format") {
+		t.Errorf("dropped %q", r.Dropped)
+	}
+	if _, err := Convert(td("safetensors", "model_bf16.safetensors"), out, Options{}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("bfloat16 into npz: %v", err)
+	}
+	py := python(t)
+	script := `
+import sys, json, numpy as np
+a = np.load(sys.argv[1]); e = json.load(open(sys.argv[2]))
+assert sorted(a.files) == sorted(e), a.files
+for k, v in e.items():
+    assert a[k].dtype == np.float32 and list(a[k].shape) == v["shape"], k
+    assert a[k].flatten().tolist() == [float(np.float32(x)) for x in v["values"]], k
+`
+	if b, err := exec.Command(py, "-c", script, out, td("safetensors", "sharded", "expected.json")).CombinedOutput(); err != nil {
+		t.Errorf("numpy disagrees: %v\n%s", err, b)
 	}
 }

@@ -164,6 +164,8 @@ def st_fixtures():
     with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": dict(sorted(wm.items()))}, f, indent=2)
     torch.save(sd, os.path.join(d, "model.pt"))
+    # numpy.savez of the same arrays: truth for reading .npz.
+    np.savez(os.path.join(d, "model.npz"), **{n: t.numpy() for n, t in sd.items()})
     # The same state_dict cast by PyTorch (.half(), .bfloat16()): truth for --dtype.
     casts = {}
     for dt, code, suffix in [(torch.float16, "F16", "f16"), (torch.bfloat16, "BF16", "bf16")]:
