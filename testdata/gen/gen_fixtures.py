@@ -674,6 +674,22 @@ def make_mixed():
 
 
 @seeded
+def make_edge_keys():
+    """Non-ASCII and long keys, an empty dict and an empty OrderedDict as values."""
+    return collections.OrderedDict([
+        ("ключ.weight", torch.randn(2)),
+        ("层.bias", torch.randn(1)),
+        ("k" * 300, torch.tensor([1], dtype=torch.int8)),
+        ("empty_dict", {}),
+        ("empty_state_dict", collections.OrderedDict()),
+    ])
+
+
+def make_empty():
+    return {}
+
+
+@seeded
 def make_model():
     """A whole module pickled by reference (classes __main__.SimpleNet, torch.nn...)."""
     return SimpleNet(10, 5, 2)
@@ -1077,6 +1093,8 @@ def main():
              "nested lists/tuples/dicts, sets, bytes, complex, big ints, torch.Size/device/dtype, Counter")
     gen.both("sparse", make_sparse, "a sparse COO tensor (coalesced) next to its dense form")
     gen.both("meta", make_meta, "a meta tensor (no storage) next to a CPU tensor")
+    gen.both("edge_keys", make_edge_keys, "non-ASCII and 300-character keys, empty containers")
+    gen.both("empty", make_empty, "an empty dict at the root (no tensors, no storages)")
     gen.both("model", make_model,
              "a whole SimpleNet module, torch.save(model): classes pickled by reference "
              "(legacy form also carries the module source); the root is an object, so its tensors are "
