@@ -29,7 +29,8 @@ Rendering (JSON), shared by the Go test:
     Ids number lists, dicts, sets and objects in depth-first pre-order (callable,
     args, kwargs, state, items, appended for objects); a second reference is {"ref": n}.
 
-golden.json maps each file name to {"protocol": p, "value": rendering}.
+golden.json maps each file name to {"protocol": p, "value": rendering}, plus
+"repr": Python's repr() of the value for some plain-data protocol-4 files.
 ops.json maps a subset of the files to pickletools.genops' output:
 [[offset, opcode name, rendered argument], ...], with GLOBAL/INST arguments as
 the "module name" string pickletools gives and STRING-family arguments as str.
@@ -394,6 +395,10 @@ MANUAL = {
 }
 
 
+REPR_KEYS = ("ints", "floats", "strings", "bytes", "bytes_single", "tuples", "consts", "dict_keys",
+             "kitchen", "shared", "recursive_list", "recursive_dict", "nested50", "int_m1")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -405,6 +410,9 @@ def main():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
         golden[name] = {"protocol": proto, "value": render(inert_load(data), {})}
+        if name.rsplit("_p", 1)[0] in REPR_KEYS and proto == 4:
+            # Plain data only: Python's own repr of the loaded value, for pickle.Sprint.
+            golden[name]["repr"] = repr(inert_load(data))
 
     for key, obj in objects().items():
         for proto in range(6):

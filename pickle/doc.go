@@ -1,0 +1,37 @@
+// Package pickle reads and writes Python pickles without running them.
+//
+// The Decoder understands every opcode of protocols 0–5 and builds inert
+// Values (see Value): dicts, lists, tuples, ints, strings, … and, for anything
+// that would import or call code, records — a Global names module.name, an
+// *Object records the REDUCE/NEWOBJ/OBJ/INST call with its arguments and the
+// BUILD state, SETITEM(S) and APPEND(S) applied to it. Nothing is imported,
+// looked up or called, so decoding a malicious pickle is as safe as decoding a
+// benign one; deciding what a record means is the caller's job (package pth
+// interprets PyTorch's rebuild functions, package scan judges danger).
+//
+// Decoding details:
+//   - STRING, BINSTRING and SHORT_BINSTRING (Python 2 str) become Go strings
+//     decoded as Latin-1, as torch.load(encoding="latin1") does.
+//   - Bytes are []byte, bytearrays ByteArray, big ints *big.Int, EXT codes Ext.
+//   - PERSID/BINPERSID give PersistentID unless Options.PersistentLoad is set.
+//   - Out-of-band buffers (NEXT_BUFFER, READONLY_BUFFER) fail with ErrUnsupported,
+//     as does BUILD on anything but an *Object.
+//   - The reader is consumed byte-exactly (no read-ahead), so pickles followed by
+//     raw data, as in PyTorch's legacy format, can be read in sequence;
+//     Decoder.Offset tells how far it got.
+//
+// Untrusted input is bounded by Limits (DefaultLimits scales them with the
+// input size): memo entries, elements — counting every shared reference made
+// by memo GET or DUP at its full size, which defuses "billion laughs" — nesting
+// depth, and bytes allocated, checked before allocating. Errors are
+// *OpcodeError values naming the offset and opcode and wrapping ErrTruncated,
+// ErrMalformed, ErrLimit or ErrUnsupported.
+//
+// The Encoder writes protocol 2 with the opcode choices of CPython's C pickler,
+// so a value decoded from pickle.dumps(obj, protocol=2) output is written back
+// byte for byte, and values built in Go come out as CPython would write the
+// equivalent Python object (see Encoder for the rules, memo identity included).
+//
+// OpReader is the low-level opcode stream, like Python's pickletools.genops,
+// for tools that inspect a pickle without building values.
+package pickle
