@@ -817,7 +817,7 @@ func rebuildOrderedDict(in *interpreter, o *pickle.Object) (Value, error) {
 		for _, e := range d.Entries {
 			if e.Key == "_metadata" {
 				if md, ok := e.Value.(*pickle.Dict); ok {
-					od.Metadata = md
+					od.Metadata, od.metadataPlain = md, true
 					continue
 				}
 				if md, ok := e.Value.(*OrderedDict); ok {

@@ -212,7 +212,13 @@ func (lw *lowerer) value(v Value) (pickle.Value, error) {
 				}
 			}
 			if x.Metadata != nil {
-				md, err := lw.value(x.Metadata)
+				var md pickle.Value
+				var err error
+				if x.metadataPlain {
+					md, err = lw.value(x.Metadata)
+				} else {
+					md, err = lw.value(&OrderedDict{Dict: x.Metadata})
+				}
 				if err != nil {
 					return nil, err
 				}

@@ -144,6 +144,9 @@ type alignedZip struct {
 	cw      *countWriter
 	zw      *zip.Writer
 	archive string
+	// pending is the size of the data descriptor archive/zip still owes the
+	// previous record (written when the next record starts).
+	pending int64
 }
 
 type countWriter struct {
@@ -170,7 +173,7 @@ func (a *alignedZip) record(name string, data []byte) error {
 	}
 	full := a.archive + "/" + name
 	// Local header: 30 bytes + name + extra; the extra is "FB" + u16 length + padding.
-	start := a.cw.n + 30 + int64(len(full)) + 4
+	start := a.cw.n + a.pending + 30 + int64(len(full)) + 4
 	pad := (storageAlignment - start%storageAlignment) % storageAlignment
 	extra := make([]byte, 4+pad)
 	extra[0], extra[1] = 'F', 'B'
@@ -189,6 +192,10 @@ func (a *alignedZip) record(name string, data []byte) error {
 		return errors.New("pth: internal error: record data is not 64-byte aligned")
 	}
 	_, err = fw.Write(data)
+	a.pending = 16 // signature, CRC-32, 32-bit sizes
+	if int64(len(data)) >= 0xFFFFFFFF {
+		a.pending = 24 // 64-bit sizes
+	}
 	return err
 }
 

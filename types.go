@@ -35,6 +35,10 @@ type OrderedDict struct {
 	Metadata *pickle.Dict
 	// Attrs holds the other attributes set through BUILD (rare); nil when none.
 	Attrs *pickle.Dict
+
+	// metadataPlain records that _metadata was a plain dict in the file (PyTorch
+	// writes an OrderedDict, which Save writes unless the file said otherwise).
+	metadataPlain bool
 }
 
 // NewOrderedDict returns an empty OrderedDict.
