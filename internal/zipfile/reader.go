@@ -25,9 +25,6 @@ var (
 	ErrNoPrefix = fmt.Errorf("%w: file in archive is not in a subdirectory", ErrFormat)
 	// ErrChecksum: a record's data does not match its CRC-32.
 	ErrChecksum = errors.New("zipfile: checksum error")
-	// ErrEncrypted: the record is flagged as encrypted, strongly encrypted or
-	// patch data (flag bits 0, 6, 5), which miniz refuses too; OpenRaw still gives its bytes.
-	ErrEncrypted = errors.New("zipfile: encrypted record")
 	// ErrMethod: the record uses a compression method other than store or deflate.
 	ErrMethod = errors.New("zipfile: unsupported compression method")
 )
@@ -336,7 +333,7 @@ func (z *Reader) readLocalHeaders(cdOff, cdSize int64) error {
 		if rec.CompressedSize > z.size || rec.DataOffset > z.size-rec.CompressedSize {
 			return formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.DataOffset)
 		}
-		if rec.Method == Store && rec.CompressedSize != rec.Size && rec.Flags&1 == 0 {
+		if rec.Method == Store && rec.CompressedSize != rec.Size && !rec.Flagged() {
 			return formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
 		}
 	}
@@ -387,8 +384,12 @@ func (z *Reader) Prefix() (string, error) {
 // Size returns the archive's size in bytes.
 func (z *Reader) Size() int64 { return z.size }
 
+// Flagged reports whether the record carries the encryption, strong-encryption
+// or patch-data flag bits (0, 6, 5), which other zip readers refuse and PyTorch ignores.
+func (rec *Record) Flagged() bool { return rec.Flags&(1|1<<5|1<<6) != 0 }
+
 // OpenRaw returns the record's bytes as stored in the file (compressed if it is
-// deflated), whatever its flags say. Scanners use it to see flagged-encrypted records.
+// deflated), whatever its flags say.
 func (rec *Record) OpenRaw() *io.SectionReader {
 	return io.NewSectionReader(rec.r, rec.DataOffset, rec.CompressedSize)
 }
@@ -396,10 +397,12 @@ func (rec *Record) OpenRaw() *io.SectionReader {
 // Open returns a reader of the record's uncompressed bytes. Deflated records are
 // inflated on the fly; reading past the declared Size, or a stream that ends
 // early, gives an ErrFormat error.
+//
+// Like PyTorch's reader, Open ignores the encryption and patch flag bits (see
+// Flagged): torch.load reads such records as plain data (CVE-2025-1945), so a
+// loader or scanner that skipped them would miss what PyTorch runs. Truly
+// encrypted data then fails Verify.
 func (rec *Record) Open() (io.Reader, error) {
-	if rec.Flags&(1|1<<5|1<<6) != 0 {
-		return nil, fmt.Errorf("record %q: %w (flags %#04x)", rec.Name, ErrEncrypted, rec.Flags)
-	}
 	raw := rec.OpenRaw()
 	switch rec.Method {
 	case Store:

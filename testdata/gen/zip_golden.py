@@ -27,7 +27,9 @@ import io
 import json
 import os
 import struct
+import sys
 import zipfile
+import zlib
 
 import torch
 
@@ -75,8 +77,12 @@ def describe(data):
                 check = "crc" if "CRC" in str(e) else "bad: " + str(e)
             except NotImplementedError as e:
                 check = "unsupported: " + str(e)
+        raw = data[h + 30 + nlen + xlen:h + 30 + nlen + xlen + zi.compress_size]
         entries.append({
             "local_name": local_name, "check": check,
+            # stored bytes whose CRC-32 matches, whatever the flags say (PyTorch's miniz
+            # loads flagged-encrypted stored records: CVE-2025-1945)
+            "raw_crc_ok": zi.compress_type == 0 and zi.compress_size == zi.file_size and zlib.crc32(raw) == zi.CRC,
             "name": zi.filename, "method": zi.compress_type, "compressed_size": zi.compress_size,
             "size": zi.file_size, "crc32": zi.CRC, "header_offset": h, "data_offset": h + 30 + nlen + xlen,
             "flags": zi.flag_bits,
@@ -97,6 +103,10 @@ class Unseekable(io.RawIOBase):
 
 
 def main():
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        # TorchScript's code text orders some attributes by hash: make it repeatable
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     os.makedirs(OUT, exist_ok=True)
     manifest = {"torch_version": torch.__version__, "archives": {}}
 
@@ -145,14 +155,16 @@ def main():
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, size in [("z64/a", 10), ("z64/b", 0), ("z64/c", 300)]:
-            with zf.open(name, "w", force_zip64=True) as f:
+            with zf.open(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), "w", force_zip64=True) as f:
                 f.write(content(size))
     add("py_zip64.zip", b.getvalue())
 
     u = Unseekable()
     with zipfile.ZipFile(u, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, size in [("s/a", 500), ("s/b", 1), ("s/c", 0)]:
-            zf.writestr(name, content(size))
+            zi = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(zi, content(size))
     add("py_stream.zip", bytes(u.buf))
 
     # picklescan's zip fixtures (copied from shared/corpus/picklescan, MIT): as CPython reads them
