@@ -61,7 +61,7 @@ func describeModule(m nn.Module) (*moduleSpec, error) {
 		prev := "input"
 		for i, c := range x.Children() {
 			if _, ok := c.Module.(nn.Forwarder); !ok {
-				return nil, fmt.Errorf("Sequential item %s has no forward: %w", c.Name, ErrUnsupported)
+				return nil, fmt.Errorf("item %s of Sequential has no forward: %w", c.Name, ErrUnsupported)
 			}
 			fmt.Fprintf(&b, "_%d = getattr(self, %q)\n", i, c.Name)
 			next := fmt.Sprintf("input%d", i)

@@ -3,8 +3,14 @@ package torchscript_test
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/pthkit/pth/tensor"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,4 +160,47 @@ func TestBrokenArchives(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConstants reads a traced archive whose literal tensor PyTorch stored in
+// constants.pkl (record constants/0) and compares it with torch's record.
+func TestConstants(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(modtreetest.Dir(), "constants.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		File      string
+		Constants []struct {
+			DType  string
+			Shape  []int64
+			SHA256 string
+		}
+		StateDict modtreetest.StateDictRecord `json:"state_dict"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	a, err := torchscript.Open(filepath.Join(modtreetest.Dir(), rec.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Constants) != len(rec.Constants) {
+		t.Fatalf("%d constants, PyTorch %d", len(a.Constants), len(rec.Constants))
+	}
+	for i, w := range rec.Constants {
+		c, ok := a.Constants[i].(*tensor.Tensor)
+		if !ok {
+			t.Fatalf("constant %d is %T", i, a.Constants[i])
+		}
+		cb, err := c.ContiguousBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(cb)
+		if c.DType.String() != w.DType || fmt.Sprint(c.Shape) != fmt.Sprint(w.Shape) || hex.EncodeToString(sum[:]) != w.SHA256 {
+			t.Errorf("constant %d: %s%v %x, PyTorch %s%v %s", i, c.DType, c.Shape, sum, w.DType, w.Shape, w.SHA256)
+		}
+	}
+	modtreetest.CheckStateDict(t, a.Module.StateDict(), rec.StateDict)
 }

@@ -80,6 +80,35 @@ class ConvBN(nn.Module):
         return self.head(x) + self.offset
 
 
+class ConstNet(nn.Module):
+    """Traced, its literal tensor becomes a TorchScript constant (constants.pkl, constants/0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.fc(x) + torch.tensor([1.5, -2.0])
+
+
+def write_constants(out_dir):
+    """A traced archive with tensors in constants.pkl, and their records in constants.json."""
+    torch.manual_seed(0)
+    m = ConstNet().eval()
+    sm = torch.jit.trace(m, (torch.randn(1, 2),), check_trace=False)
+    p = os.path.join(out_dir, "constnet_trace.pt")
+    torch.jit.save(sm, p)
+    consts = [c for c in torch.jit.load(p).code_with_constants[1].const_mapping.values()]
+    rec = {
+        "file": os.path.basename(p),
+        "constants": [tensor_record("c%d" % i, c) for i, c in enumerate(consts)],
+        "state_dict": state_dict_record(torch.jit.load(p).state_dict()),
+    }
+    with open(os.path.join(out_dir, "constants.json"), "w") as f:
+        json.dump(rec, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def build(name):
     """Builds a model deterministically (same seed, same weights every run)."""
     torch.manual_seed(0)
@@ -208,6 +237,7 @@ def generate(large):
         with open(os.path.join(SMALL_DIR, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=1, sort_keys=True)
             f.write("\n")
+        write_constants(SMALL_DIR)
     else:
         os.makedirs(LARGE_DIR, exist_ok=True)
         manifest = {"torch": torch.__version__}
