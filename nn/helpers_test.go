@@ -40,6 +40,15 @@ func loadNPZStateDict(t testing.TB, name string, meta map[string]int64, metaOrde
 	return sd
 }
 
+func mustNpy(t testing.TB, path string) *tensor.Tensor {
+	t.Helper()
+	x, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
 func readNpy(t testing.TB, name string) *Tensor {
 	t.Helper()
 	x, err := npy.ReadFile(filepath.Join(fixtureDir, name))

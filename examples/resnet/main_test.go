@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pthkit/pth"
 	"github.com/pthkit/pth/nn"
 	"github.com/pthkit/pth/npy"
 	"github.com/pthkit/pth/pickle"
@@ -133,6 +134,48 @@ func TestResNet18StateDictLayout(t *testing.T) {
 	if !reflect.DeepEqual(meta, ref.Metadata) {
 		t.Fatalf("_metadata differs:\n got %v\nwant %v", meta, ref.Metadata)
 	}
+}
+
+// TestGoSavedLoadsInTorchvision: Go saves its ResNet-18 (running statistics moved
+// by a training step); torchvision's resnet18 loads it with strict=True and
+// computes Go's logits within 1e-4.
+func TestGoSavedLoadsInTorchvision(t *testing.T) {
+	dir := torchvisionResNet(t)
+	nn.ManualSeed(3)
+	m := NewResNet18(1000)
+	x := readInput(t, filepath.Join(dir, "input.npy"))
+	m.Forward(x)
+	m.Eval()
+	want := m.Forward(x)
+	path := filepath.Join(t.TempDir(), "go_resnet18.pth")
+	if err := pth.SaveStateDict(path, m.StateDict()); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(filepath.Dir(path), "torch_out.npy")
+	cmd := exec.Command("/usr/bin/python3", "../../testdata/gen/nn_fixtures.py", "check-model", "resnet18", path, filepath.Join(dir, "input.npy"), out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("torchvision could not load Go's state_dict: %v\n%s", err, msg)
+	}
+	got := readInput(t, out)
+	worst := 0.0
+	for i := range want.Data {
+		worst = math.Max(worst, math.Abs(float64(got.Data[i]-want.Data[i])))
+	}
+	if worst > 1e-4 {
+		t.Fatalf("max abs logit diff %g, want ≤ 1e-4", worst)
+	}
+}
+
+func readInput(t *testing.T, path string) *nn.Tensor {
+	x, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := nn.ToFloat32(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // BenchmarkResNet18 is one 224×224 image through ResNet-18 (see BENCHMARKS.nn.md).

@@ -10,6 +10,8 @@ Run with Debian's /usr/bin/python3 (torch 1.13, numpy):
     /usr/bin/python3 testdata/gen/nn_fixtures.py check-simplenet STATE_DICT INPUT.npy OUTPUT.npy
         # loads a state_dict (saved by pth) into PyTorch's SimpleNet with strict=True, runs INPUT in
         # eval mode and writes the output
+    /usr/bin/python3 testdata/gen/nn_fixtures.py check-model simplenet|convnet|resnet18 STATE_DICT INPUT.npy OUTPUT.npy
+        # the same for the fixtures' ConvNet and torchvision's resnet18
     /usr/bin/python3 testdata/gen/nn_fixtures.py check-npy FILE.npy|FILE.npz
         # loads a file pth wrote with numpy and prints a JSON description of every array
 
@@ -393,8 +395,13 @@ def resnet18(outdir):
         json.dump({"keys": list(sd.keys()), "metadata": metadata(sd)}, f)
 
 
-def check_simplenet(path, inp, out):
-    m = SimpleNet()
+def check_model(name, path, inp, out):
+    """Load a state_dict pth saved into PyTorch's model `name` (strict), run INPUT in eval mode."""
+    if name == "resnet18":
+        import torchvision
+        m = torchvision.models.resnet18()
+    else:
+        m = {"simplenet": SimpleNet, "convnet": ConvNet}[name]()
     sd = torch.load(path, weights_only=True) if "weights_only" in torch.load.__code__.co_varnames else torch.load(path)
     m.load_state_dict(sd, strict=True)
     m.eval()
@@ -423,7 +430,9 @@ def main():
         if cmd == "resnet18":
             return resnet18(sys.argv[2])
         if cmd == "check-simplenet":
-            return check_simplenet(*sys.argv[2:5])
+            return check_model("simplenet", *sys.argv[2:5])
+        if cmd == "check-model":
+            return check_model(*sys.argv[2:6])
         if cmd == "check-npy":
             return check_npy(sys.argv[2])
         sys.exit("unknown command " + cmd)
