@@ -4,7 +4,19 @@ import (
 	"bytes"
 	"fmt"
 	"math/bits"
+	"unsafe"
 )
+
+// words views b as a slice of W, or returns nil if b is not aligned for W.
+// Copies through it move whole elements, so the host's byte order is irrelevant.
+func words[W uint16 | uint32 | uint64](b []byte) []W {
+	var w W
+	size := int(unsafe.Sizeof(w))
+	if len(b) < size || uintptr(unsafe.Pointer(&b[0]))%uintptr(size) != 0 {
+		return nil
+	}
+	return unsafe.Slice((*W)(unsafe.Pointer(&b[0])), len(b)/size)
+}
 
 // ContiguousStrides returns the row-major (C-contiguous) strides of shape, in elements.
 func ContiguousStrides(shape []int64) []int64 {
@@ -164,43 +176,32 @@ func (t *Tensor) ContiguousBytes() ([]byte, error) {
 	return out, nil
 }
 
-// gather copies a strided view into dst row-major. The innermost dimension is
-// copied as a run when its stride is 1.
+// gather copies a strided view into dst row-major. The two innermost
+// dimensions are copied as a 2-D block (runs when the last stride is 1, cache
+// tiles otherwise); an odometer walks the outer dimensions.
 func gather(dst, src []byte, es, off int64, shape, strides []int64) {
 	nd := len(shape)
-	if nd == 0 {
+	switch nd {
+	case 0:
 		copy(dst, src[off*es:(off+1)*es])
 		return
+	case 1:
+		copy2D(dst, src, es, off, 1, shape[0], 0, strides[0])
+		return
 	}
-	inner := shape[nd-1]
-	innerStride := strides[nd-1]
-	idx := make([]int64, nd-1)
-	pos := int64(0)
+	rows, cols := shape[nd-2], shape[nd-1]
+	rs, cs := strides[nd-2], strides[nd-1]
+	block := rows * cols * es
+	outer := shape[:nd-2]
+	idx := make([]int64, len(outer))
 	base := off
-	for {
-		if innerStride == 1 {
-			pos += int64(copy(dst[pos:], src[base*es:(base+inner)*es]))
-		} else {
-			switch es {
-			case 4:
-				for j := int64(0); j < inner; j++ {
-					s := (base + j*innerStride) * 4
-					copy(dst[pos:pos+4], src[s:s+4])
-					pos += 4
-				}
-			default:
-				for j := int64(0); j < inner; j++ {
-					s := (base + j*innerStride) * es
-					pos += int64(copy(dst[pos:pos+es], src[s:s+es]))
-				}
-			}
-		}
-		// advance the outer index like an odometer
-		d := nd - 2
+	for pos := int64(0); ; pos += block {
+		copy2D(dst[pos:pos+block], src, es, base, rows, cols, rs, cs)
+		d := len(outer) - 1
 		for ; d >= 0; d-- {
 			idx[d]++
 			base += strides[d]
-			if idx[d] < shape[d] {
+			if idx[d] < outer[d] {
 				break
 			}
 			base -= strides[d] * idx[d]
@@ -208,6 +209,79 @@ func gather(dst, src []byte, es, off int64, shape, strides []int64) {
 		}
 		if d < 0 {
 			return
+		}
+	}
+}
+
+// tile is the side of the square blocks a strided 2-D copy works through, so
+// that the rows it reads and writes stay in cache.
+const tile = 32
+
+// copy2D copies a rows×cols strided block starting at element base of src into
+// dst (contiguous, row-major).
+func copy2D(dst, src []byte, es, base, rows, cols, rs, cs int64) {
+	if cs == 1 {
+		for i := int64(0); i < rows; i++ {
+			s := (base + i*rs) * es
+			copy(dst[i*cols*es:], src[s:s+cols*es])
+		}
+		return
+	}
+	for i0 := int64(0); i0 < rows; i0 += tile {
+		i1 := min(i0+tile, rows)
+		for j0 := int64(0); j0 < cols; j0 += tile {
+			j1 := min(j0+tile, cols)
+			copyTile(dst, src, es, base, cols, rs, cs, i0, i1, j0, j1)
+		}
+	}
+}
+
+func copyTile(dst, src []byte, es, base, cols, rs, cs, i0, i1, j0, j1 int64) {
+	switch es {
+	case 4:
+		if s, d := words[uint32](src), words[uint32](dst); s != nil && d != nil {
+			for i := i0; i < i1; i++ {
+				row := base + i*rs
+				for j := j0; j < j1; j++ {
+					d[i*cols+j] = s[row+j*cs]
+				}
+			}
+			return
+		}
+	case 2:
+		if s, d := words[uint16](src), words[uint16](dst); s != nil && d != nil {
+			for i := i0; i < i1; i++ {
+				row := base + i*rs
+				for j := j0; j < j1; j++ {
+					d[i*cols+j] = s[row+j*cs]
+				}
+			}
+			return
+		}
+	case 8:
+		if s, d := words[uint64](src), words[uint64](dst); s != nil && d != nil {
+			for i := i0; i < i1; i++ {
+				row := base + i*rs
+				for j := j0; j < j1; j++ {
+					d[i*cols+j] = s[row+j*cs]
+				}
+			}
+			return
+		}
+	case 1:
+		for i := i0; i < i1; i++ {
+			row := base + i*rs
+			for j := j0; j < j1; j++ {
+				dst[i*cols+j] = src[row+j*cs]
+			}
+		}
+		return
+	}
+	for i := i0; i < i1; i++ {
+		row := base + i*rs
+		for j := j0; j < j1; j++ {
+			s := (row + j*cs) * es
+			copy(dst[(i*cols+j)*es:(i*cols+j+1)*es], src[s:s+es])
 		}
 	}
 }
