@@ -53,7 +53,7 @@ func (s *streamReader) fixed(n int) ([]byte, error) {
 // skip moves past n bytes of data without reading them into memory.
 func (s *streamReader) skip(n int64) error {
 	if n < 0 || n > s.end-s.pos {
-		return &Error{File: s.l.name, Record: s.what, Offset: s.pos, Err: errorf(ErrStorageSize, "%d bytes of data, %d left in the file", n, s.end-s.pos)}
+		return errorf(ErrStorageSize, "%d bytes of data at offset %d, %d left in the file", n, s.pos, s.end-s.pos)
 	}
 	s.pos += n
 	// Re-seat the buffered reader after the skipped data.

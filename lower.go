@@ -159,8 +159,14 @@ func (lw *lowerer) value(v Value) (pickle.Value, error) {
 	case complex128:
 		return reduce(pickle.Global{Module: "builtins", Name: "complex"}, real(x), imag(x)), nil
 	}
-	if r, ok := lw.memo[v]; ok {
-		return r, nil
+	switch v.(type) {
+	case *pickle.List, *pickle.Dict, *pickle.Set, *pickle.Object, *OrderedDict, *Counter, *tensor.Storage,
+		*tensor.Tensor, *Parameter, *SparseTensor, *MetaTensor, *SubclassTensor, *NDArray, *NumpyScalar, *NumpyDType:
+		if r, ok := lw.memo[v]; ok {
+			return r, nil
+		}
+	default:
+		return nil, errorf(ErrUnsupported, "cannot save a value of Go type %T", v)
 	}
 	switch x := v.(type) {
 	case *pickle.List:

@@ -1,0 +1,304 @@
+package pth
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth/pickle"
+	"github.com/pthkit/pth/tensor"
+)
+
+// knownError reports whether err is one of the typed errors a reader may return.
+func knownError(err error) bool {
+	for _, s := range []error{ErrFormat, ErrPreviewFormat, ErrMissingRecord, ErrStorageSize, ErrTensorBounds,
+		ErrInvalid, ErrUnsupported, ErrChecksum, pickle.ErrLimit, pickle.ErrTruncated, pickle.ErrMalformed, pickle.ErrUnsupported} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTruncated cuts fixtures of every container at many lengths: each must
+// give a typed, located error (or, where the cut leaves a valid file, succeed),
+// never a panic.
+func TestTruncated(t *testing.T) {
+	for _, name := range []string{"zip/simplenet.pt", "legacy/simplenet.pt", "tar/tied.tar", "legacy/views.pt", "proto/mixed_p4.pt"} {
+		data, err := os.ReadFile(fixturePath(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := len(data)/97 + 1
+		for n := 0; n < len(data); n += step {
+			_, err := NewReader(&readerAt{data[:n]}, int64(n), nil)
+			if err == nil {
+				continue
+			}
+			if !knownError(err) {
+				t.Errorf("%s cut at %d: untyped error %v", name, n, err)
+			}
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Errorf("%s cut at %d: error %v is not located", name, n, err)
+			}
+		}
+	}
+}
+
+// TestLegacyStorageTruncated: the legacy stream ends inside a storage's data;
+// the error names the storage key.
+func TestLegacyStorageTruncated(t *testing.T) {
+	data, err := os.ReadFile(fixturePath("legacy/tensor_root.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewReader(&readerAt{data[:len(data)-3]}, int64(len(data)-3), nil)
+	var pe *Error
+	if !errors.Is(err, ErrStorageSize) || !errors.As(err, &pe) || pe.Key == "" {
+		t.Fatalf("got %v, want ErrStorageSize naming the key", err)
+	}
+}
+
+// rewriteZip copies a zip fixture, letting edit change each record's bytes.
+func rewriteZip(t *testing.T, name string, edit func(rec string, b []byte) []byte) []byte {
+	t.Helper()
+	data, err := os.ReadFile(fixturePath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(edit(f.Name, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestZipStorageShort: a data/<key> record shorter than numel·element size.
+func TestZipStorageShort(t *testing.T) {
+	b := rewriteZip(t, "zip/simplenet.pt", func(rec string, b []byte) []byte {
+		if strings.HasSuffix(rec, "/data/1") {
+			return b[:len(b)-4]
+		}
+		return b
+	})
+	_, err := NewReader(bytes.NewReader(b), int64(len(b)), nil)
+	var pe *Error
+	if !errors.Is(err, ErrStorageSize) || !errors.As(err, &pe) || pe.Key != "fc1.bias" || !strings.HasSuffix(pe.Record, "data.pkl") ||
+		!strings.Contains(err.Error(), `key "1"`) || !strings.Contains(err.Error(), "data/1") {
+		t.Fatalf("got %v, want ErrStorageSize for fc1.bias, storage key 1", err)
+	}
+	// A missing record.
+	b = rewriteZip(t, "zip/simplenet.pt", func(rec string, b []byte) []byte { return b })
+	b = bytes.Replace(b, []byte("simplenet/data/2"), []byte("simplenet/data/X"), -1)
+	_, err = NewReader(bytes.NewReader(b), int64(len(b)), nil)
+	if !errors.Is(err, ErrMissingRecord) || !errors.As(err, &pe) || pe.Key != "fc2.weight" || !strings.Contains(err.Error(), "data/2") {
+		t.Fatalf("got %v, want ErrMissingRecord for fc2.weight, record data/2", err)
+	}
+}
+
+// TestZipCRC: VerifyCRC catches a flipped byte in a tensor record; without it
+// the file opens (PyTorch's reader does not check either).
+func TestZipCRC(t *testing.T) {
+	data, err := os.ReadFile(fixturePath("zip/simplenet.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewReader(bytes.NewReader(data), int64(len(data)), &Options{VerifyCRC: true})
+	if err != nil {
+		t.Fatalf("intact file: %v", err)
+	}
+	var rec Record
+	for _, r := range f.Records() {
+		if strings.HasSuffix(r.Name, "/data/0") {
+			rec = r
+		}
+	}
+	if rec.Size == 0 {
+		t.Fatalf("no data/0 in %v", f.Records())
+	}
+	bad := append([]byte{}, data...)
+	bad[rec.Offset] ^= 0xff
+	if _, err := NewReader(bytes.NewReader(bad), int64(len(bad)), &Options{VerifyCRC: true}); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("got %v, want ErrChecksum", err)
+	}
+	if _, err := NewReader(bytes.NewReader(bad), int64(len(bad)), nil); err != nil {
+		t.Fatalf("without VerifyCRC: %v", err)
+	}
+}
+
+// tensorPickle builds a data.pkl with one _rebuild_tensor_v2 call.
+func tensorPickle(numel, offset int64, size, stride pickle.Tuple) []byte {
+	pid := pickle.PersistentID{ID: pickle.Tuple{"storage", pickle.Global{Module: "torch", Name: "FloatStorage"}, "0", "cpu", numel}}
+	v := pickle.NewDict()
+	v.Set("w", reduce(gRebuildV2, pid, offset, size, stride, false, emptyOrderedDict()))
+	b, err := pickle.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func handZip(t *testing.T, pkl []byte, storage []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := newAlignedZip(&out, "x")
+	if err := zw.record("data.pkl", pkl); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.record("data/0", storage); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.record("version", []byte("3\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestBadViews: offsets and strides reaching outside the storage, negative
+// strides, rank mismatches and storages longer than their record.
+func TestBadViews(t *testing.T) {
+	four := make([]byte, 16)
+	cases := []struct {
+		name    string
+		numel   int64
+		offset  int64
+		size    pickle.Tuple
+		stride  pickle.Tuple
+		storage []byte
+		want    error
+	}{
+		{"ok", 4, 0, pickle.Tuple{int64(2), int64(2)}, pickle.Tuple{int64(2), int64(1)}, four, nil},
+		{"offset past end", 4, 3, pickle.Tuple{int64(2)}, pickle.Tuple{int64(1)}, four, ErrTensorBounds},
+		{"stride past end", 4, 0, pickle.Tuple{int64(2), int64(2)}, pickle.Tuple{int64(3), int64(1)}, four, ErrTensorBounds},
+		{"huge stride", 4, 0, pickle.Tuple{int64(2)}, pickle.Tuple{int64(1) << 62}, four, ErrTensorBounds},
+		{"negative stride", 4, 0, pickle.Tuple{int64(2)}, pickle.Tuple{int64(-1)}, four, ErrTensorBounds},
+		{"negative offset", 4, -1, pickle.Tuple{int64(1)}, pickle.Tuple{int64(1)}, four, ErrTensorBounds},
+		{"rank mismatch", 4, 0, pickle.Tuple{int64(2), int64(2)}, pickle.Tuple{int64(1)}, four, ErrTensorBounds},
+		{"numel beyond record", 8, 0, pickle.Tuple{int64(8)}, pickle.Tuple{int64(1)}, four, ErrStorageSize},
+		{"numel overflow", 1 << 62, 0, pickle.Tuple{int64(1)}, pickle.Tuple{int64(1)}, four, ErrInvalid},
+		{"size not ints", 4, 0, pickle.Tuple{"2"}, pickle.Tuple{int64(1)}, four, ErrInvalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := handZip(t, tensorPickle(c.numel, c.offset, c.size, c.stride), c.storage)
+			f, err := NewReader(bytes.NewReader(b), int64(len(b)), nil)
+			if c.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				ts := Tensors(f.Root)
+				if len(ts) != 1 || ts[0].Path != "w" || !equalInts(ts[0].T.Shape, []int64{2, 2}) {
+					t.Fatalf("tensors %v", ts)
+				}
+				return
+			}
+			var pe *Error
+			if !errors.Is(err, c.want) || !errors.As(err, &pe) || pe.Key == "" {
+				t.Fatalf("got %v, want %v naming a key", err, c.want)
+			}
+		})
+	}
+}
+
+func TestPreviewFormat(t *testing.T) {
+	data := append([]byte("PYTORCH1"), make([]byte, 100)...)
+	if _, err := NewReader(&readerAt{data}, int64(len(data)), nil); !errors.Is(err, ErrPreviewFormat) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := NewReader(&readerAt{nil}, 0, nil); !errors.Is(err, ErrFormat) {
+		t.Fatalf("empty: got %v", err)
+	}
+}
+
+// failingReader fails every read.
+type failingReader struct{}
+
+func (failingReader) ReadAt([]byte, int64) (int, error) { return 0, errors.New("disk on fire") }
+
+// TestSaveAtomic: when writing fails midway the destination keeps its old
+// contents and no temporary file is left behind.
+func TestSaveAtomic(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "model.pt")
+	if err := os.WriteFile(dst, []byte("old contents"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := tensor.FromFloat32([]int64{2}, []float32{1, 2})
+	bad := &tensor.Tensor{Storage: tensor.NewLazyStorage(tensor.Float32, failingReader{}, 0, 8, false), DType: tensor.Float32, Shape: []int64{2}, Strides: []int64{1}}
+	sd := NewOrderedDict()
+	sd.Set("a", good)
+	sd.Set("b", bad)
+	err := Save(dst, sd, nil)
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("Save: %v", err)
+	}
+	b, _ := os.ReadFile(dst)
+	if string(b) != "old contents" {
+		t.Fatalf("destination changed to %q", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("left behind: %v", entries)
+	}
+	// An unsaveable value also leaves everything untouched.
+	if err := Save(dst, map[string]int{}, nil); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Save of a Go map: %v", err)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "old contents" {
+		t.Fatalf("destination changed")
+	}
+	// And a good save replaces it.
+	sd2 := NewOrderedDict()
+	sd2.Set("a", good)
+	if err := Save(dst, sd2, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if ts := Tensors(f.Root); len(ts) != 1 || ts[0].Path != "a" {
+		t.Fatalf("saved tensors %v", ts)
+	}
+	if r := f.Records(); len(r) == 0 || !strings.HasPrefix(r[0].Name, "model/") {
+		t.Fatalf("records %v", r)
+	}
+	for _, r := range f.Records() {
+		if r.Offset%64 != 0 {
+			t.Errorf("record %s at %d is not 64-byte aligned", r.Name, r.Offset)
+		}
+	}
+}
