@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -77,7 +78,8 @@ type machine struct {
 	memo     map[int64]*node
 	maxMemo  int
 	proto    int64
-	sawGlob  bool // a GLOBAL-like opcode was decoded (for speculative scans)
+	sawGlob  bool          // a GLOBAL-like opcode was decoded (for speculative scans)
+	src      *bufio.Reader // the stream under the opcode reader, for joblib's inline arrays
 	anoms    []anomaly
 	offset   int64
 	maxDepth int
@@ -353,6 +355,11 @@ func (m *machine) step(op pickle.Op) (stop bool, err error) {
 		state := m.pop()
 		target := m.top()
 		m.build(target, state)
+		if head := headGlobal(target); target.kind == kCall && head != nil && joblibWrappers[head.module+"."+head.name] {
+			if err := m.joblibArray(state); err != nil {
+				return true, err
+			}
+		}
 
 	case pickle.OpPersID, pickle.OpBinPersID:
 		var id *node

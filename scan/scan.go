@@ -454,6 +454,7 @@ func (fs *fileScan) pickleStream(where string, br *bufio.Reader, strict, max int
 		if i >= strict {
 			c := fs.child()
 			mc := newMachine(c, lim)
+			mc.src = br
 			_, err := mc.run(or)
 			if err == nil || mc.sawGlob {
 				if err == nil {
@@ -470,6 +471,7 @@ func (fs *fileScan) pickleStream(where string, br *bufio.Reader, strict, max int
 			continue
 		}
 		mc := newMachine(fs, lim)
+		mc.src = br
 		_, err := mc.run(or)
 		if err == io.EOF {
 			return
@@ -491,6 +493,7 @@ func (fs *fileScan) onePickle(where string, br *bufio.Reader) (*node, error) {
 	lim := pickle.DefaultLimits(fs.size)
 	or := pickle.NewOpReader(br, lim)
 	mc := newMachine(fs, lim)
+	mc.src = br
 	_, err := mc.run(or)
 	if err != nil {
 		return nil, err

@@ -4,9 +4,10 @@
 Stdlib only (pickle, pickletools, zipfile, tarfile, gzip, zlib). Run from the
 repository root:
 
-    python3 testdata/gen/scan_adversarial.py
+    /usr/bin/python3 testdata/gen/scan_adversarial.py
 
-It writes testdata/scan/*.{pkl,pt,...} and testdata/scan/expected.json. The
+(any Python 3 works; with Debian's python3-joblib and numpy importable, the
+hand-written joblib layout is also checked against joblib.load). It writes testdata/scan/*.{pkl,pt,...} and testdata/scan/expected.json. The
 truth recorded for each file comes from CPython, not from pth:
   * the dangerous globals of a payload are the names CPython's own pickletools
     disassembler finds in the payload pickle (GLOBAL/INST args, STACK_GLOBAL
@@ -82,7 +83,9 @@ def zip_bytes(records, compression=zipfile.ZIP_STORED):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression) as z:
         for n, d in records:
-            z.writestr(n, d)
+            info = zipfile.ZipInfo(n, date_time=(1980, 1, 1, 0, 0, 0))  # reproducible bytes
+            info.compress_type = compression
+            z.writestr(info, d)
     return buf.getvalue()
 
 
@@ -155,6 +158,7 @@ def tar_bytes(members):
         for n, d in members:
             info = tarfile.TarInfo(n)
             info.size = len(d)
+            info.mtime = 0
             t.addfile(info, io.BytesIO(d))
     return buf.getvalue()
 
@@ -186,6 +190,57 @@ write("npz_object_payload.npz", zip_bytes([("a.npy", npy("'<f8'", b"\0" * 8)), (
 # joblib-style compressed pickles.
 write("joblib_zlib.pkl", zlib.compress(P), "dangerous", PG, "zlib-compressed pickle (joblib compress=True)")
 write("joblib_gzip.pkl.gz", gzip.compress(P, mtime=0), "dangerous", PG, "gzip-compressed pickle")
+
+
+
+def joblib_like(object_pickle, compress=False):
+    """joblib.dump's layout written by hand (joblib/numpy_pickle.py): a dict whose
+    'w' is a NumpyArrayWrapper for a float32 (2, 3) array, its raw bytes inline
+    after the wrapper's BUILD (one padding-length byte, padding to 16, data), and
+    whose 'o' is an object array: a wrapper followed by a nested pickle."""
+    def su(s):
+        return b"X" + struct.pack("<I", len(s)) + s.encode()
+
+    def wrapper(shape, descr, align):
+        w = b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(" + su("subclass") + b"cnumpy\nndarray\n"
+        w += su("shape") + b"(" + b"".join(b"K" + bytes([d]) for d in shape) + b"t" + su("order") + su("C")
+        w += su("dtype") + b"cnumpy\ndtype\n(" + su(descr) + b"\x89\x88tR(K\x03" + su("<" if descr != "O8" else "|")
+        flags = b"K\x3f" if descr == "O8" else b"K\x00"  # numpy's flags: 63 = object dtype
+        w += b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff" + flags + b"tb" + su("allow_mmap") + b"\x88"
+        if align:
+            w += su("numpy_array_alignment_bytes") + b"K\x10"
+        return w + b"ub"
+
+    out = bytearray(b"\x80\x02}(" + su("w") + wrapper((2, 3), "f4", True))
+    pad = 16 - ((len(out) + 1) % 16)
+    out += bytes([pad]) + b"\xff" * pad + struct.pack("<6f", 0, 1, 2, 3, 4, 5)
+    out += su("o") + wrapper((3,), "O8", False) + object_pickle
+    out += su("n") + b"K\x03u."
+    return zlib.compress(bytes(out)) if compress else bytes(out)
+
+
+# numpy's pickle of np.array([1, 'a', None], dtype=object), protocol 2, by hand.
+OBJ_ARRAY = (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85c_codecs\nencode\n"
+             b"X\x01\x00\x00\x00bX\x06\x00\x00\x00latin1\x86R\x87R(K\x01K\x03\x85cnumpy\ndtype\n"
+             b"X\x02\x00\x00\x00O8\x89\x88\x87R(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb"
+             b"\x89](K\x01X\x01\x00\x00\x00aNetb.")
+jl_benign = joblib_like(OBJ_ARRAY)
+jl_evil = joblib_like(P)
+try:
+    import joblib  # Debian's python3-joblib, for /usr/bin/python3: the real loader is the truth
+    import numpy
+    tmp = os.path.join(OUT, "joblib_benign.pkl")
+    with open(tmp, "wb") as f:
+        f.write(jl_benign)
+    got = joblib.load(tmp)
+    assert got["n"] == 3 and list(got["o"]) == [1, "a", None] and got["o"].dtype == object, got
+    assert (got["w"] == numpy.arange(6, dtype=numpy.float32).reshape(2, 3)).all(), got
+    print("joblib.load agrees with the hand-written joblib layout")
+except ImportError:
+    print("joblib not importable: joblib fixtures not cross-checked (run with /usr/bin/python3)")
+write("joblib_benign.pkl", jl_benign, "safe", (), "joblib layout: inline raw float32 array, object array as a nested pickle")
+write("joblib_object_payload.pkl", jl_evil, "dangerous", PG, "joblib object array whose nested pickle is the payload")
+write("joblib_zlib_inline.pkl", joblib_like(P, compress=True), "dangerous", PG, "zlib-compressed joblib with inline arrays")
 
 # Several pickles, polyglots, nesting.
 write("concat_payload_second.pkl", STATE + P, "dangerous", PG, "a benign pickle, then the payload")
