@@ -29,8 +29,8 @@
 // a legacy stream's five pickles are never read.
 //
 // Known limits: 7z archives are read only when their streams are stored LZMA2
-// chunks (compressed ones give Error, never Safe); joblib files whose numpy
-// arrays are written raw after a NumpyArrayWrapper are scanned up to the first
-// raw array only (the rest is reported as an error); a pickle.loads of literal
-// bytes is flagged dangerous but the inner pickle is not scanned.
+// chunks (compressed ones give Error, never Safe). joblib's inline arrays are
+// skipped (numeric) or scanned as nested pickles (object dtype), and literal
+// bytes handed to pickle.loads or torch.storage._load_from_bytes are scanned as
+// nested files.
 package scan
