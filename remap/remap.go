@@ -14,6 +14,9 @@ import (
 // ErrCollision is returned when two keys would be renamed to the same key.
 var ErrCollision = errors.New("remap: two keys map to the same name")
 
+// ErrNoStateDict is returned by Tree when the value tree holds no state_dict.
+var ErrNoStateDict = errors.New("remap: no state_dict (a dict of names to tensors) in the value tree")
+
 // ErrRule is returned for a malformed rule.
 var ErrRule = errors.New("remap: invalid rule")
 
@@ -234,9 +237,10 @@ func orRoot(where string) string {
 // and OrderedDicts of string keys to tensors, at any depth inside dicts, lists
 // and tuples) and returns the new tree, which shares every other value with v.
 // Changes name keys by their path ("state_dict/module.fc1.weight").
-// Nothing is changed in v itself.
+// Nothing is changed in v itself. A tree without any state_dict gives ErrNoStateDict.
 func (rs Rules) Tree(v pth.Value) (pth.Value, []Change, error) {
 	var all []Change
+	found := 0
 	var visit func(v pth.Value, where string, depth int) (pth.Value, error)
 	visit = func(v pth.Value, where string, depth int) (pth.Value, error) {
 		if depth > 1000 {
@@ -250,6 +254,7 @@ func (rs Rules) Tree(v pth.Value) (pth.Value, []Change, error) {
 					return nil, err
 				}
 				all = append(all, ch...)
+				found++
 				nd := &pth.OrderedDict{Dict: d, Attrs: x.Attrs}
 				if x.Metadata != nil {
 					nd.Metadata = rs.metadata(x.Metadata)
@@ -265,6 +270,7 @@ func (rs Rules) Tree(v pth.Value) (pth.Value, []Change, error) {
 			if isStateDict(x) {
 				d, ch, err := rs.dict(x, where)
 				all = append(all, ch...)
+				found++
 				return d, err
 			}
 			return visitDict(x, where, depth, visit)
@@ -294,6 +300,9 @@ func (rs Rules) Tree(v pth.Value) (pth.Value, []Change, error) {
 	nv, err := visit(v, "", 0)
 	if err != nil {
 		return nil, nil, err
+	}
+	if found == 0 {
+		return nil, nil, ErrNoStateDict
 	}
 	return nv, all, nil
 }

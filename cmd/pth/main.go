@@ -12,6 +12,7 @@ import (
 	diffcmd "github.com/pthkit/pth/internal/cli/diff"
 	"github.com/pthkit/pth/internal/cli/convert"
 	"github.com/pthkit/pth/internal/cli/inspect"
+	remapcmd "github.com/pthkit/pth/internal/cli/remap"
 	scancmd "github.com/pthkit/pth/internal/cli/scan"
 )
 
@@ -22,6 +23,7 @@ var commands = []func() *cobra.Command{
 	convert.NewCmd,
 	scancmd.NewCmd,
 	diffcmd.NewCmd,
+	remapcmd.NewCmd,
 }
 
 // exitCoder is implemented by errors that choose the process exit status

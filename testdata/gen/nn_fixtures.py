@@ -403,6 +403,8 @@ def check_model(name, path, inp, out):
     else:
         m = {"simplenet": SimpleNet, "convnet": ConvNet}[name]()
     sd = torch.load(path, weights_only=True) if "weights_only" in torch.load.__code__.co_varnames else torch.load(path)
+    if "state_dict" in sd and not torch.is_tensor(sd["state_dict"]):  # a training checkpoint
+        sd = sd["state_dict"]
     m.load_state_dict(sd, strict=True)
     m.eval()
     with torch.no_grad():
