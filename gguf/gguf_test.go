@@ -160,7 +160,17 @@ func rewrite(t *testing.T, f *File) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range specs {
+	for i, s := range specs {
+		if i%2 == 1 { // half through WriteFrom(Section), half through Write(Data)
+			sec, err := f.Section(s.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.WriteFrom(s.Name, sec); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		d, err := f.Data(s.Name)
 		if err != nil {
 			t.Fatal(err)

@@ -610,3 +610,13 @@ func (f *File) Tensor(name string) (*tensor.Tensor, error) {
 	shape := t.Shape()
 	return &tensor.Tensor{Storage: st, DType: dt, Shape: shape, Strides: tensor.ContiguousStrides(shape)}, nil
 }
+
+// Section returns a reader over the raw bytes of the named tensor in the file
+// (quantized or not), for copying without holding them in memory.
+func (f *File) Section(name string) (*io.SectionReader, error) {
+	t, ok := f.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return io.NewSectionReader(f.r, f.DataOffset+int64(t.Offset), t.NBytes), nil
+}

@@ -104,11 +104,8 @@ func NewWriter(w io.Writer, kvs []KV, specs []TensorSpec) (*Writer, error) {
 
 // Write writes the data of the next tensor, which must be name.
 func (w *Writer) Write(name string, data []byte) error {
-	if w.err != nil {
-		return w.err
-	}
-	if w.next >= len(w.specs) || w.specs[w.next].Name != name {
-		return fmt.Errorf("%w: tensor %q out of order", ErrWrite, name)
+	if err := w.expect(name); err != nil {
+		return err
 	}
 	if int64(len(data)) != w.sizes[w.next] {
 		return fmt.Errorf("%w: tensor %q has %d bytes, its shape and type need %d", ErrWrite, name, len(data), w.sizes[w.next])
@@ -117,7 +114,40 @@ func (w *Writer) Write(name string, data []byte) error {
 		w.err = err
 		return err
 	}
-	if pad := alignUp(int64(len(data)), w.alignment) - int64(len(data)); pad > 0 {
+	return w.pad()
+}
+
+// WriteFrom copies the data of the next tensor, which must be name, from r
+// through the writer's buffer.
+func (w *Writer) WriteFrom(name string, r io.Reader) error {
+	if err := w.expect(name); err != nil {
+		return err
+	}
+	n, err := io.CopyN(w.bw, r, w.sizes[w.next])
+	if err != nil {
+		if err == io.EOF {
+			err = fmt.Errorf("%w: tensor %q: got %d of %d bytes", ErrWrite, name, n, w.sizes[w.next])
+		}
+		w.err = err
+		return err
+	}
+	return w.pad()
+}
+
+func (w *Writer) expect(name string) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.next >= len(w.specs) || w.specs[w.next].Name != name {
+		return fmt.Errorf("%w: tensor %q out of order", ErrWrite, name)
+	}
+	return nil
+}
+
+// pad writes the padding after the current tensor and moves to the next.
+func (w *Writer) pad() error {
+	n := w.sizes[w.next]
+	if pad := alignUp(n, w.alignment) - n; pad > 0 {
 		if _, err := w.bw.Write(make([]byte, pad)); err != nil {
 			w.err = err
 			return err
