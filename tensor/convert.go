@@ -91,10 +91,22 @@ func decodeFloat32(out []float32, dt DType, b []byte) {
 		}
 	case Float16:
 		tab := f16Table()
+		if w := words[uint16](b); w != nil && hostLittleEndian {
+			for i, h := range w[:len(out)] {
+				out[i] = tab[h]
+			}
+			return
+		}
 		for i := range out {
 			out[i] = tab[le.Uint16(b[2*i:])]
 		}
 	case BFloat16:
+		if w := words[uint16](b); w != nil && hostLittleEndian {
+			for i, h := range w[:len(out)] {
+				out[i] = math.Float32frombits(uint32(h) << 16)
+			}
+			return
+		}
 		for i := range out {
 			out[i] = math.Float32frombits(uint32(le.Uint16(b[2*i:])) << 16)
 		}
