@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -96,4 +97,33 @@ func TestLiteralArguments(t *testing.T) {
 		}
 	}
 	t.Fatalf("no call %q in %q", want, strings.Join(calls, " | "))
+}
+
+// TestHostileMemoryBound: scanning each adversarial fixture allocates at most
+// 64 MiB plus 16 times its size in total (issue 5: bounded memory on hostile
+// files). TotalAlloc counts every allocation, so it bounds the peak too.
+func TestHostileMemoryBound(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "testdata", "scan")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".json" {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		File(filepath.Join(dir, e.Name()), nil)
+		runtime.ReadMemStats(&after)
+		used := after.TotalAlloc - before.TotalAlloc
+		if limit := uint64(64<<20 + 16*info.Size()); used > limit {
+			t.Errorf("%s: %d bytes allocated, bound %d", e.Name(), used, limit)
+		}
+	}
 }

@@ -436,11 +436,39 @@ func (m *machine) call(fn *node, args []*node, suffix string) *node {
 	sb.WriteByte(')')
 	res.call = head.addCall(sb.String())
 	if nestedLoaders[head.module+"."+head.name] && len(args) > 0 && m.fs != nil {
-		if b, ok := args[0].val.([]byte); ok && args[0].kind == kConst {
+		if b, ok := literalBytes(args[0]); ok {
 			m.fs.nested(head.module+"."+head.name, b)
 		}
 	}
 	return res
+}
+
+// literalBytes returns the bytes n stands for when they are constant: a bytes
+// literal, or _codecs.encode(str, 'latin1'), which protocol-2 pickles use for bytes.
+func literalBytes(n *node) ([]byte, bool) {
+	if n.kind == kConst {
+		b, ok := n.val.([]byte)
+		return b, ok
+	}
+	if n.kind != kCall || len(n.items) != 2 {
+		return nil, false
+	}
+	if g := n.fn; g.kind != kGlobal || g.glob.module != "_codecs" || g.glob.name != "encode" {
+		return nil, false
+	}
+	s, ok := constString(n.items[0])
+	enc, ok2 := constString(n.items[1])
+	if !ok || !ok2 || (enc != "latin1" && enc != "latin-1") {
+		return nil, false
+	}
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 0xff {
+			return nil, false
+		}
+		b = append(b, byte(r))
+	}
+	return b, true
 }
 
 // nestedLoaders unpickle (or torch.load) their first argument: when it is a
@@ -636,8 +664,9 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int) {
 		case string:
 			sb.WriteString(pyQuote(v, budget))
 		case []byte:
-			sb.WriteByte('b')
-			sb.WriteString(pyQuote(latin1(v[:min(len(v), budget)]), budget))
+			sb.WriteString(pyBytes(v, budget))
+		case pickle.ByteArray:
+			sb.WriteString("bytearray(" + pyBytes(v, budget) + ")")
 		default:
 			fmt.Fprintf(sb, "%v", v)
 		}
@@ -697,6 +726,35 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int) {
 	}
 }
 
+// pyBytes quotes b like Python's repr of bytes, cut to about max bytes.
+func pyBytes(b []byte, max int) string {
+	var sb strings.Builder
+	sb.WriteString("b'")
+	for i, c := range b {
+		if i >= max {
+			sb.WriteString("…")
+			break
+		}
+		switch {
+		case c == '\'' || c == '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c == '\n':
+			sb.WriteString(`\n`)
+		case c == '\r':
+			sb.WriteString(`\r`)
+		case c == '\t':
+			sb.WriteString(`\t`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	sb.WriteByte('\'')
+	return sb.String()
+}
+
 // pyQuote quotes s like Python's repr of a str, cut to about max bytes.
 func pyQuote(s string, max int) string {
 	cut := false
@@ -717,7 +775,7 @@ func pyQuote(s string, max int) string {
 			sb.WriteString(`\r`)
 		case r == '\t':
 			sb.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r == utf8.RuneError:
 			fmt.Fprintf(&sb, `\x%02x`, r)
 		default:
 			sb.WriteRune(r)

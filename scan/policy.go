@@ -94,7 +94,7 @@ const (
 	reasonExec    = "runs Python code it is given"
 	reasonShell   = "runs a shell command or external process"
 	reasonImport  = "imports an arbitrary module or resolves an arbitrary name"
-	reasonNested  = "loads a nested pickle (arbitrary code) that this scan cannot see"
+	reasonNested  = "loads a nested pickle, which can run arbitrary code"
 	reasonNet     = "opens network connections"
 	reasonFile    = "reads or writes files"
 	reasonAttr    = "reaches any attribute or method by name (gadget chains)"
