@@ -114,6 +114,10 @@ func Paths(paths []string, opts *Options) *Report {
 			continue
 		}
 		if !st.IsDir() {
+			if !st.Mode().IsRegular() {
+				rep.Files = append(rep.Files, errorReport(p, fmt.Errorf("%w: not a regular file (%s)", ErrNotModel, st.Mode().Type())))
+				continue
+			}
 			rep.Files = append(rep.Files, File(p, opts))
 			continue
 		}
@@ -123,8 +127,15 @@ func Paths(paths []string, opts *Options) *Report {
 				rep.Files = append(rep.Files, errorReport(q, err))
 				return nil
 			}
-			if d.Type().IsRegular() {
+			switch {
+			case d.Type().IsRegular():
 				files = append(files, q)
+			case d.Type()&fs.ModeSymlink != 0:
+				// A link to a model file is scanned; links to folders are not
+				// followed (no cycles), nor are devices or pipes opened.
+				if st, err := os.Stat(q); err == nil && st.Mode().IsRegular() {
+					files = append(files, q)
+				}
 			}
 			return nil
 		})

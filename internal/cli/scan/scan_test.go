@@ -130,6 +130,13 @@ func TestDirectoryRecursion(t *testing.T) {
 	os.WriteFile(filepath.Join(sub, "weights.bin"), data, 0o644)
 	benign, _ := os.ReadFile(fixture(t, "raw_benign_p5.pkl"))
 	os.WriteFile(filepath.Join(dir, "ok.pkl"), benign, 0o644)
+	// A link to a model file is scanned; a link to a folder is not followed.
+	if err := os.Symlink(filepath.Join(sub, "weights.bin"), filepath.Join(dir, "link.pt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dir, filepath.Join(sub, "loop")); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	err := Run(&Options{Paths: []string{dir}, JSON: true, Out: &out})
 	if exitCode(err) != 1 {
@@ -139,7 +146,8 @@ func TestDirectoryRecursion(t *testing.T) {
 		Files []struct{ Path, Verdict string } `json:"files"`
 	}
 	json.Unmarshal(out.Bytes(), &doc)
-	if len(doc.Files) != 2 || doc.Files[0].Verdict != "dangerous" || doc.Files[1].Verdict != "safe" {
+	if len(doc.Files) != 3 || doc.Files[0].Verdict != "dangerous" || doc.Files[1].Verdict != "dangerous" ||
+		doc.Files[2].Verdict != "safe" || filepath.Base(doc.Files[1].Path) != "link.pt" {
 		t.Fatalf("%+v", doc.Files)
 	}
 }
