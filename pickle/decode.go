@@ -1,7 +1,6 @@
 package pickle
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math/big"
@@ -30,10 +29,19 @@ type Decoder struct {
 	lim   Limits
 	stack []Value
 	marks []int
-	memo  map[int64]Value
-	elems int64 // elements charged against lim.MaxElements
-	proto int
+	// The memo is a slice for the dense indices picklers write (holes hold
+	// memoHole) and a map for sparse ones.
+	memo      []Value
+	memoMap   map[int64]Value
+	memoCount int
+	elems     int64 // elements charged against lim.MaxElements
+	// containers counts the containers built; while it is at most MaxDepth
+	// the result cannot nest deeper, and the depth walk at STOP is skipped.
+	containers int
+	proto      int
 }
+
+type memoHole struct{}
 
 // NewDecoder returns a decoder reading from r. opts may be nil.
 func NewDecoder(r io.Reader, opts *Options) *Decoder {
@@ -58,7 +66,9 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	if o.Limits == (Limits{}) {
 		o.Limits = DefaultLimits(int64(len(data)))
 	}
-	v, err := NewDecoder(bytes.NewReader(data), &o).Decode()
+	d := NewDecoder(nil, &o)
+	d.or = newOpReaderBytes(data, d.lim)
+	v, err := d.Decode()
 	if err == io.EOF {
 		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
 	}
@@ -75,7 +85,11 @@ func (d *Decoder) Offset() int64 { return d.or.Offset() }
 func (d *Decoder) Decode() (Value, error) {
 	d.stack = d.stack[:0]
 	d.marks = d.marks[:0]
-	d.memo = make(map[int64]Value)
+	clear(d.memo)
+	d.memo = d.memo[:0]
+	d.memoMap = nil
+	d.memoCount = 0
+	d.containers = 0
 	d.elems = 0
 	d.proto = 0
 	first := true
@@ -93,14 +107,17 @@ func (d *Decoder) Decode() (Value, error) {
 		first = false
 		if op.Code == OpStop {
 			v, err := d.pop()
-			if err == nil {
+			if err == nil && d.containers > d.lim.MaxDepth {
 				err = d.checkDepth(v)
 			}
 			if err != nil {
 				return nil, &OpcodeError{Offset: op.Offset, Op: op.Code, Err: err}
 			}
+			clear(d.stack)
 			d.stack = d.stack[:0]
-			d.memo = nil
+			clear(d.memo)
+			d.memo = d.memo[:0]
+			d.memoMap = nil
 			return v, nil
 		}
 		if err := d.step(op); err != nil {
@@ -126,6 +143,12 @@ func (d *Decoder) push(v Value) error {
 	}
 	d.stack = append(d.stack, v)
 	return nil
+}
+
+// pushContainer pushes a newly built container and counts it.
+func (d *Decoder) pushContainer(v Value) error {
+	d.containers++
+	return d.push(v)
 }
 
 func (d *Decoder) pop() (Value, error) {
@@ -188,11 +211,40 @@ func (d *Decoder) memoPut(idx int64, v Value) error {
 	if idx < 0 {
 		return errStack("negative memo index")
 	}
-	if _, ok := d.memo[idx]; !ok && len(d.memo) >= d.lim.MaxMemo {
-		return fmt.Errorf("%w: more than MaxMemo=%d memo entries", ErrLimit, d.lim.MaxMemo)
+	_, exists := d.memoGet(idx)
+	if !exists {
+		if d.memoCount >= d.lim.MaxMemo {
+			return fmt.Errorf("%w: more than MaxMemo=%d memo entries", ErrLimit, d.lim.MaxMemo)
+		}
+		d.memoCount++
 	}
-	d.memo[idx] = v
+	switch {
+	case idx < int64(len(d.memo)):
+		d.memo[idx] = v
+	case d.memoMap == nil && idx <= 2*int64(d.memoCount)+1024:
+		for int64(len(d.memo)) < idx {
+			d.memo = append(d.memo, memoHole{})
+		}
+		d.memo = append(d.memo, v)
+	default:
+		if d.memoMap == nil {
+			d.memoMap = make(map[int64]Value)
+		}
+		d.memoMap[idx] = v
+	}
 	return nil
+}
+
+func (d *Decoder) memoGet(idx int64) (Value, bool) {
+	if idx >= 0 && idx < int64(len(d.memo)) {
+		v := d.memo[idx]
+		if _, hole := v.(memoHole); hole {
+			return nil, false
+		}
+		return v, true
+	}
+	v, ok := d.memoMap[idx]
+	return v, ok
 }
 
 func (d *Decoder) step(op Op) error {
@@ -258,23 +310,23 @@ func (d *Decoder) step(op Op) error {
 		copy(t, d.stack[len(d.stack)-n:])
 		clear(d.stack[len(d.stack)-n:])
 		d.stack = d.stack[:len(d.stack)-n]
-		return d.push(t)
+		return d.pushContainer(t)
 	case OpTuple:
 		items, err := d.popMark()
 		if err != nil {
 			return err
 		}
-		return d.push(Tuple(items))
+		return d.pushContainer(Tuple(items))
 	case OpEmptyList:
-		return d.push(&List{})
+		return d.pushContainer(&List{})
 	case OpList:
 		items, err := d.popMark()
 		if err != nil {
 			return err
 		}
-		return d.push(&List{Items: items})
+		return d.pushContainer(&List{Items: items})
 	case OpEmptyDict:
-		return d.push(NewDict())
+		return d.pushContainer(NewDict())
 	case OpDict:
 		items, err := d.popMark()
 		if err != nil {
@@ -287,9 +339,9 @@ func (d *Decoder) step(op Op) error {
 		for i := 0; i < len(items); i += 2 {
 			dict.Set(items[i], items[i+1])
 		}
-		return d.push(dict)
+		return d.pushContainer(dict)
 	case OpEmptySet:
-		return d.push(&Set{})
+		return d.pushContainer(&Set{})
 	case OpFrozenSet:
 		items, err := d.popMark()
 		if err != nil {
@@ -297,7 +349,7 @@ func (d *Decoder) step(op Op) error {
 		}
 		s := &Set{Frozen: true}
 		addToSet(s, items)
-		return d.push(s)
+		return d.pushContainer(s)
 	case OpAppend:
 		v, err := d.pop()
 		if err != nil {
@@ -346,7 +398,7 @@ func (d *Decoder) step(op Op) error {
 		return nil
 	case OpGet, OpBinGet, OpLongBinGet:
 		idx := op.Arg.(int64)
-		v, ok := d.memo[idx]
+		v, ok := d.memoGet(idx)
 		if !ok {
 			return fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
 		}
@@ -362,7 +414,7 @@ func (d *Decoder) step(op Op) error {
 		if err != nil {
 			return err
 		}
-		return d.memoPut(int64(len(d.memo)), v)
+		return d.memoPut(int64(d.memoCount), v)
 	case OpGlobal:
 		return d.push(op.Arg.(Global))
 	case OpStackGlobal:
@@ -399,7 +451,7 @@ func (d *Decoder) step(op Op) error {
 		if err != nil {
 			return err
 		}
-		return d.push(&Object{Kind: Reduce, Callable: fn, Args: t})
+		return d.pushContainer(&Object{Kind: Reduce, Callable: fn, Args: t})
 	case OpNewObj:
 		args, err := d.pop()
 		if err != nil {
@@ -413,7 +465,7 @@ func (d *Decoder) step(op Op) error {
 		if err != nil {
 			return err
 		}
-		return d.push(&Object{Kind: NewObj, Callable: cls, Args: t})
+		return d.pushContainer(&Object{Kind: NewObj, Callable: cls, Args: t})
 	case OpNewObjEx:
 		kw, err := d.pop()
 		if err != nil {
@@ -435,7 +487,7 @@ func (d *Decoder) step(op Op) error {
 		if !ok {
 			return fmt.Errorf("%w: NEWOBJ_EX kwargs must be a dict, got %s", ErrMalformed, typeName(kw))
 		}
-		return d.push(&Object{Kind: NewObjEx, Callable: cls, Args: t, Kwargs: kd})
+		return d.pushContainer(&Object{Kind: NewObjEx, Callable: cls, Args: t, Kwargs: kd})
 	case OpObj:
 		items, err := d.popMark()
 		if err != nil {
@@ -444,13 +496,13 @@ func (d *Decoder) step(op Op) error {
 		if len(items) == 0 {
 			return errStack("OBJ without a class")
 		}
-		return d.push(&Object{Kind: Obj, Callable: items[0], Args: Tuple(items[1:])})
+		return d.pushContainer(&Object{Kind: Obj, Callable: items[0], Args: Tuple(items[1:])})
 	case OpInst:
 		items, err := d.popMark()
 		if err != nil {
 			return err
 		}
-		return d.push(&Object{Kind: Inst, Callable: op.Arg.(Global), Args: Tuple(items)})
+		return d.pushContainer(&Object{Kind: Inst, Callable: op.Arg.(Global), Args: Tuple(items)})
 	case OpBuild:
 		state, err := d.pop()
 		if err != nil {
@@ -477,7 +529,7 @@ func (d *Decoder) step(op Op) error {
 			}
 		}
 		if d.opts.PersistentLoad == nil {
-			return d.push(PersistentID{ID: id})
+			return d.pushContainer(PersistentID{ID: id})
 		}
 		v, err := d.opts.PersistentLoad(id)
 		if err != nil {
@@ -598,11 +650,30 @@ func typeName(v Value) string {
 // the tree it adds, so that references to references cannot multiply a small
 // input into a huge tree (billion laughs).
 func (d *Decoder) pushShared(v Value) error {
+	switch x := v.(type) {
+	case Tuple, *List, *Dict, *Set, *Object, PersistentID:
+	case string:
+		return d.pushCharged(v, 1+int64(len(x))/64)
+	case []byte:
+		return d.pushCharged(v, 1+int64(len(x))/64)
+	case ByteArray:
+		return d.pushCharged(v, 1+int64(len(x))/64)
+	default:
+		return d.push(v)
+	}
 	w := &walker{budget: d.lim.MaxElements - d.elems, maxDepth: d.lim.MaxDepth}
 	n, _, err := w.walk(v, 0)
 	if err != nil {
 		return err
 	}
+	if err := d.charge(n); err != nil {
+		return err
+	}
+	d.stack = append(d.stack, v)
+	return nil
+}
+
+func (d *Decoder) pushCharged(v Value, n int64) error {
 	if err := d.charge(n); err != nil {
 		return err
 	}

@@ -263,6 +263,16 @@ type OpReader struct {
 	alloc   int64 // bytes allocated for arguments so far, charged against lim.MaxAlloc
 	one     [1]byte
 	scratch [8]byte
+	data    []byte // the whole input when it is in memory (Unmarshal)
+	inMem   bool
+}
+
+// newOpReaderBytes reads from an in-memory pickle, without the per-byte
+// interface calls of the streaming path.
+func newOpReaderBytes(data []byte, lim Limits) *OpReader {
+	r := NewOpReader(nil, lim)
+	r.data, r.inMem = data, true
+	return r
 }
 
 // NewOpReader returns an OpReader over r. Argument sizes are checked against
@@ -282,6 +292,14 @@ func NewOpReader(r io.Reader, lim Limits) *OpReader {
 func (r *OpReader) Offset() int64 { return r.off }
 
 func (r *OpReader) readByte() (byte, error) {
+	if r.inMem {
+		if r.off >= int64(len(r.data)) {
+			return 0, io.EOF
+		}
+		b := r.data[r.off]
+		r.off++
+		return b, nil
+	}
 	if r.br != nil {
 		b, err := r.br.ReadByte()
 		if err != nil {
@@ -304,6 +322,14 @@ func (r *OpReader) readByte() (byte, error) {
 
 // readFull reads exactly len(p) bytes; a short read is ErrTruncated.
 func (r *OpReader) readFull(p []byte) error {
+	if r.inMem {
+		n := copy(p, r.data[r.off:])
+		r.off += int64(n)
+		if n < len(p) {
+			return ErrTruncated
+		}
+		return nil
+	}
 	n, err := io.ReadFull(r.r, p)
 	r.off += int64(n)
 	if err != nil {
@@ -334,7 +360,11 @@ func (r *OpReader) readN(n uint64) ([]byte, error) {
 		return nil, err
 	}
 	const chunk = 1 << 20
-	if n <= chunk {
+	if r.inMem && n > uint64(int64(len(r.data))-r.off) {
+		r.off = int64(len(r.data))
+		return nil, ErrTruncated
+	}
+	if n <= chunk || r.inMem {
 		buf := make([]byte, n)
 		return buf, r.readFull(buf)
 	}
@@ -373,6 +403,11 @@ func (r *OpReader) readLine() ([]byte, error) {
 }
 
 func (r *OpReader) fixed(n int) ([]byte, error) {
+	if r.inMem && int64(len(r.data))-r.off >= int64(n) {
+		p := r.data[r.off : r.off+int64(n)]
+		r.off += int64(n)
+		return p, nil
+	}
 	p := r.scratch[:n]
 	return p, r.readFull(p)
 }

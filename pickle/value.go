@@ -133,6 +133,16 @@ func (d *Dict) Set(key, value Value) {
 		d.Entries = append(d.Entries, Entry{key, value})
 		return
 	}
+	if d.index == nil && len(d.Entries) < smallDict {
+		for i, e := range d.Entries {
+			if k, ok := hashKey(e.Key); ok && k == hk {
+				d.Entries[i].Value = value
+				return
+			}
+		}
+		d.Entries = append(d.Entries, Entry{key, value})
+		return
+	}
 	if d.index == nil {
 		d.index = make(map[any]int, len(d.Entries)+1)
 		for i, e := range d.Entries {
@@ -148,6 +158,10 @@ func (d *Dict) Set(key, value Value) {
 	d.index[hk] = len(d.Entries)
 	d.Entries = append(d.Entries, Entry{key, value})
 }
+
+// smallDict is the size below which Set scans the entries instead of keeping
+// an index map.
+const smallDict = 16
 
 // Get returns the value stored under key.
 func (d *Dict) Get(key Value) (Value, bool) {
@@ -178,7 +192,7 @@ func (d *Dict) GetString(key string) (Value, bool) { return d.Get(key) }
 func hashKey(v Value) (any, bool) {
 	switch x := v.(type) {
 	case nil, string, int64, Global, Ext:
-		return x, true
+		return v, true // already boxed: no allocation
 	case bool:
 		if x {
 			return int64(1), true
