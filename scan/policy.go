@@ -2,6 +2,7 @@ package scan
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/pthkit/pth/internal/safeglobals"
 )
@@ -197,6 +198,11 @@ var denyList = []denyRule{
 	{"imp", reasonImport},
 	{"zipimport", reasonImport},
 	{"pkgutil", reasonImport},
+	{"operator.call", reasonCall},
+	{"_operator.call", reasonCall},
+	{"atexit", "runs a callable when the interpreter exits"},
+	{"gc", "reaches every live object (introspection gadgets)"},
+	{"antigravity", "importing it opens a web browser"},
 	{"operator.attrgetter", reasonAttr},
 	{"operator.methodcaller", reasonAttr},
 	{"operator.itemgetter", reasonAttr},
@@ -347,14 +353,19 @@ func validModule(s string) bool {
 
 func validName(s string) bool { return validModule(s) }
 
+// validIdent accepts what could name a module file or an attribute: Python
+// identifiers, and also names a file could carry that an identifier cannot
+// (leading digits, hyphens), since __import__ does not check identifier syntax.
+// Whitespace, punctuation and control characters cannot be imported: a GLOBAL
+// with them fails in CPython before anything runs.
 func validIdent(s string) bool {
 	if s == "" {
 		return false
 	}
-	for i, r := range s {
+	for _, r := range s {
 		switch {
-		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127:
-		case r >= '0' && r <= '9' && i > 0:
+		case r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9':
+		case r > 127 && unicode.IsPrint(r) && !unicode.IsSpace(r):
 		default:
 			return false
 		}
