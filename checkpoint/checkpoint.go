@@ -145,7 +145,8 @@ func Open(path string) (Checkpoint, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &stCheckpoint{f: f}, nil
+		fh, _ := os.Open(path) // for section copies; nil only disables them
+		return &stCheckpoint{f: f, fh: fh}, nil
 	case GGUF:
 		f, err := gguf.Open(path)
 		if err != nil {
@@ -164,7 +165,10 @@ func Open(path string) (Checkpoint, error) {
 
 // ---- safetensors ----
 
-type stCheckpoint struct{ f *safetensors.File }
+type stCheckpoint struct {
+	f  *safetensors.File
+	fh *os.File // the same file, for section copies
+}
 
 func (c *stCheckpoint) Format() Format  { return Safetensors }
 func (c *stCheckpoint) Names() []string { return c.f.Names() }
@@ -236,6 +240,9 @@ type torchCheckpoint struct {
 	prefix string
 	// meta is the state_dict's _metadata (per-module versions), or nil.
 	meta *pickle.Dict
+	// fh and recs allow section copies of stored zip records (see section).
+	fh   *os.File
+	recs map[string]pth.Record
 }
 
 // openTorch opens a PyTorch file without running anything in it and lists
@@ -246,6 +253,13 @@ func openTorch(path string) (*torchCheckpoint, error) {
 		return nil, err
 	}
 	c := &torchCheckpoint{f: f, byName: map[string]*tensor.Tensor{}}
+	if fh, err := os.Open(path); err == nil {
+		c.fh = fh
+		if c.recs = torchRecords(f, fh); c.recs == nil {
+			fh.Close()
+			c.fh = nil
+		}
+	}
 	var paths []string
 	var ts []*tensor.Tensor
 	_ = pth.Walk(f.Root, func(p string, v pth.Value) error {
@@ -327,7 +341,12 @@ func (c *torchCheckpoint) Tensor(name string) (*tensor.Tensor, error) {
 	return t, nil
 }
 func (c *torchCheckpoint) Metadata() map[string]string { return nil }
-func (c *torchCheckpoint) Close() error                { return c.f.Close() }
+func (c *torchCheckpoint) Close() error {
+	if c.fh != nil {
+		c.fh.Close()
+	}
+	return c.f.Close()
+}
 
 // StateDictMetadata returns the _metadata of a PyTorch checkpoint's state_dict
 // (module prefix → {"version": n}), or nil.
@@ -494,6 +513,17 @@ func (c *shardedCheckpoint) Tensor(name string) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("shard %s: %w", c.shard[name], err)
 	}
 	return t, nil
+}
+
+func (c *shardedCheckpoint) section(name string) (*io.SectionReader, bool) {
+	s, err := c.get(name)
+	if err != nil {
+		return nil, false
+	}
+	if sc, ok := s.(sectioner); ok {
+		return sc.section(name)
+	}
+	return nil, false
 }
 
 // Metadata returns the first opened shard's metadata.

@@ -256,6 +256,20 @@ func metadataFor(src Checkpoint, to Format, r *Report) map[string]string {
 	return meta
 }
 
+// sectionFor returns a file section holding the named tensor's bytes when
+// they can be copied as they are (no cast to dt needed).
+func sectionFor(src Checkpoint, name string, dt tensor.DType) (*io.SectionReader, bool) {
+	s, ok := src.(sectioner)
+	if !ok {
+		return nil, false
+	}
+	in, err := src.Info(name)
+	if err != nil || in.DType != dt {
+		return nil, false
+	}
+	return s.section(name)
+}
+
 // tensorBytes returns the bytes of the named tensor cast to dt, contiguous.
 func tensorBytes(src Checkpoint, name string, dt tensor.DType) ([]byte, error) {
 	t, err := src.Tensor(name)
@@ -307,6 +321,13 @@ func writeOne(src Checkpoint, w io.Writer, to Format, plan []item, meta map[stri
 			byName[it.name] = it
 		}
 		for _, s := range sw.Order() {
+			if sec, ok := sectionFor(src, s.Name, s.DType); ok {
+				if err := sw.WriteFrom(s.Name, sec); err != nil {
+					return err
+				}
+				step(sec.Size())
+				continue
+			}
 			b, err := tensorBytes(src, s.Name, byName[s.Name].dtype)
 			if err != nil {
 				return err
@@ -329,6 +350,13 @@ func writeOne(src Checkpoint, w io.Writer, to Format, plan []item, meta map[stri
 			return err
 		}
 		for _, it := range plan {
+			if sec, ok := sectionFor(src, it.name, it.dtype); ok {
+				if err := gw.WriteFrom(it.name, sec); err != nil {
+					return err
+				}
+				step(sec.Size())
+				continue
+			}
 			b, err := tensorBytes(src, it.name, it.dtype)
 			if err != nil {
 				return err

@@ -1,0 +1,171 @@
+package checkpoint
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pthkit/pth/safetensors"
+)
+
+// manifest is testdata/fixtures/manifest.json, written by the fixture
+// engineer's gen_fixtures.py from what torch.load returns.
+type manifest struct {
+	Fixtures []struct {
+		File    string
+		Format  string
+		Tensors []struct {
+			Path   string
+			DType  string
+			Shape  []int64
+			SHA256 *string
+			Quant  any
+			Layout string
+		}
+		Shared [][]string
+	}
+}
+
+// TestManifestFixtures converts every PyTorch fixture to safetensors and
+// checks each tensor's bytes against the SHA-256 PyTorch recorded, and the
+// storage-sharing groups against those PyTorch saw.
+func TestManifestFixtures(t *testing.T) {
+	raw, err := os.ReadFile(td("fixtures", "manifest.json"))
+	if err != nil {
+		t.Skipf("fixture manifest not present: %v", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	compared := 0
+	for _, fx := range m.Fixtures {
+		in := filepath.Join("..", fx.File)
+		src, err := Open(in)
+		if err != nil {
+			t.Errorf("%s: %v", fx.File, err)
+			continue
+		}
+		prefix := ""
+		if tc, ok := src.(*torchCheckpoint); ok {
+			prefix = tc.prefix
+		}
+		out := filepath.Join(dir, "x.safetensors")
+		r, err := ConvertFrom(src, out, Options{SkipUnsupported: true})
+		src.Close()
+		if err != nil {
+			t.Errorf("%s: %v", fx.File, err)
+			continue
+		}
+		f, err := safetensors.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropped := map[string]bool{}
+		for _, d := range r.Dropped {
+			dropped[strings.Fields(d)[0]] = true
+		}
+		written := map[string]bool{}
+		for _, tt := range fx.Tensors {
+			name := strings.TrimPrefix(tt.Path, prefix)
+			if tt.SHA256 == nil || tt.Quant != nil || tt.Layout != "" {
+				continue
+			}
+			if dropped[name] {
+				if tt.DType != "complex128" { // the one dtype safetensors lacks
+					t.Errorf("%s: %s (%s) dropped", fx.File, name, tt.DType)
+				}
+				continue
+			}
+			b, err := f.Data(name)
+			if err != nil {
+				t.Errorf("%s: %s: %v (dropped: %v)", fx.File, name, err, r.Dropped)
+				continue
+			}
+			written[tt.Path] = true
+			sum := sha256.Sum256(b)
+			if hex.EncodeToString(sum[:]) != *tt.SHA256 {
+				t.Errorf("%s: %s: bytes differ from PyTorch's", fx.File, name)
+			}
+			compared++
+		}
+		f.Close()
+		// Sharing groups among the tensors written, as PyTorch saw them.
+		var want []string
+		for _, g := range fx.Shared {
+			var kept []string
+			for _, p := range g {
+				if written[p] {
+					kept = append(kept, strings.TrimPrefix(p, prefix))
+				}
+			}
+			if len(kept) > 1 {
+				sort.Strings(kept)
+				want = append(want, strings.Join(kept, ","))
+			}
+		}
+		var got []string
+		for _, g := range r.Shared {
+			var kept []string
+			for _, n := range g {
+				if written[prefix+n] {
+					kept = append(kept, n)
+				}
+			}
+			if len(kept) > 1 {
+				sort.Strings(kept)
+				got = append(got, strings.Join(kept, ","))
+			}
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if strings.Join(got, ";") != strings.Join(want, ";") {
+			t.Errorf("%s: shared %q, PyTorch %q", fx.File, got, want)
+		}
+	}
+	if compared < 100 {
+		t.Errorf("only %d tensors compared", compared)
+	}
+}
+
+// TestSections: stored little-endian data is copied as file sections (no
+// mapping touched); big-endian files go through pth's byte swap instead.
+func TestSections(t *testing.T) {
+	for path, want := range map[string]bool{
+		td("safetensors", "all_dtypes.pt"):           true,
+		td("safetensors", "all_dtypes.safetensors"):  true,
+		td("safetensors", "sharded"):                 true,
+		td("gguf", "default_align.gguf"):             true,
+		td("fixtures", "zip", "byteorder_big.pt"):    false,
+		td("fixtures", "legacy", "dtypes.pt"):        false,
+		td("safetensors", "sharded", "model.npz"):    false,
+		td("fixtures", "zip", "byteorder_little.pt"): true,
+	} {
+		c, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range c.Names() {
+			in, _ := c.Info(n)
+			tt, _ := c.Tensor(n)
+			sec, ok := sectionFor(c, n, in.DType)
+			if ok != (want && tt.IsContiguous()) {
+				t.Errorf("%s: %s: section %v, want %v", path, n, ok, want)
+			}
+			if ok {
+				b, _ := tt.ContiguousBytes()
+				got := make([]byte, sec.Size())
+				if _, err := sec.ReadAt(got, 0); err != nil && len(got) > 0 || string(got) != string(b) {
+					t.Errorf("%s: %s: section bytes differ", path, n)
+				}
+			}
+		}
+		c.Close()
+	}
+}
