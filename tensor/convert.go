@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -302,26 +303,35 @@ func (t *Tensor) Bools() ([]bool, error) {
 // floating-point dtypes (float32, float64, float16, bfloat16 and the float8
 // variants); the source may be any real dtype. Float64 sources convert to the
 // 16- and 8-bit formats through float32, as c10 does. If t already has dtype dt
-// the result is a contiguous copy. RequiresGrad is kept.
+// the result is a contiguous copy. RequiresGrad is kept. NaNs become the NaN
+// PyTorch 1.13 produces on x86 CPUs for the same conversion (for bfloat16, 0xffff
+// from float32 sources, 0x7fc0 from others).
 func (t *Tensor) Convert(dt DType) (*Tensor, error) {
 	if !dt.IsFloatingPoint() {
 		return nil, fmt.Errorf("%w: converting to %s", ErrDType, dt)
 	}
 	var out []byte
-	if dt == Float64 {
+	switch {
+	case t.DType == dt:
+		b, err := t.ContiguousBytes()
+		if err != nil {
+			return nil, err
+		}
+		out = bytes.Clone(b)
+	case dt == Float64:
 		v, err := t.Float64s()
 		if err != nil {
 			return nil, err
 		}
 		out = make([]byte, 8*len(v))
 		putFloat64s(out, v)
-	} else {
+	default:
 		v, err := t.Float32s()
 		if err != nil {
 			return nil, err
 		}
 		out = make([]byte, len(v)*dt.Size())
-		encodeFloat32(out, dt, v)
+		encodeFloat32(out, dt, v, t.DType == Float32)
 	}
 	r, err := FromBytes(dt, t.Shape, out)
 	if err != nil {
@@ -332,8 +342,10 @@ func (t *Tensor) Convert(dt DType) (*Tensor, error) {
 	return r, nil
 }
 
-// encodeFloat32 writes v as little-endian elements of a floating-point dtype other than float64.
-func encodeFloat32(out []byte, dt DType, v []float32) {
+// encodeFloat32 writes v as little-endian elements of a floating-point dtype
+// other than float64. fromFloat32 selects PyTorch's vectorised float32→bfloat16
+// NaN (0xffff) rather than the scalar one (0x7fc0) its other conversions give.
+func encodeFloat32(out []byte, dt DType, v []float32, fromFloat32 bool) {
 	switch dt {
 	case Float32:
 		putFloat32s(out, v)
@@ -342,8 +354,12 @@ func encodeFloat32(out []byte, dt DType, v []float32) {
 			le.PutUint16(out[2*i:], Float32ToFloat16(x))
 		}
 	case BFloat16:
+		nan := uint16(0x7fc0)
+		if fromFloat32 {
+			nan = 0xffff
+		}
 		for i, x := range v {
-			le.PutUint16(out[2*i:], Float32ToBFloat16(x))
+			le.PutUint16(out[2*i:], bfloat16With(x, nan))
 		}
 	case Float8E5M2:
 		for i, x := range v {

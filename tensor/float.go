@@ -241,12 +241,15 @@ func Float32ToFloat16(f float32) uint16 { return uint16(fmtFloat16.encode(f)) }
 func BFloat16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 // Float32ToBFloat16 converts f to bfloat16 bits, rounding to nearest even.
-// Every NaN gives 0xffff, as PyTorch's vectorised CPU tensor conversion
-// (tensor.to(torch.bfloat16)) does; c10's scalar c10::BFloat16 gives 0x7fc0.
-func Float32ToBFloat16(f float32) uint16 {
+// Every NaN gives 0xffff, as PyTorch's vectorised CPU conversion of a float32
+// tensor (tensor.to(torch.bfloat16)) does; c10's scalar c10::BFloat16, which
+// PyTorch uses from other dtypes, gives 0x7fc0 (see Tensor.Convert).
+func Float32ToBFloat16(f float32) uint16 { return bfloat16With(f, 0xffff) }
+
+func bfloat16With(f float32, nan uint16) uint16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 {
-		return 0xffff
+		return nan
 	}
 	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
 }

@@ -3,6 +3,7 @@ package tensor
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -26,7 +27,8 @@ type tensorGolden struct {
 		Contiguous     bool
 		Elements       []int64
 	}
-	Convert map[string]json.RawMessage
+	Convert     map[string]json.RawMessage
+	Elementwise json.RawMessage
 }
 
 func loadTensorGolden(t *testing.T) *tensorGolden {
@@ -435,3 +437,142 @@ func TestLazyStorage(t *testing.T) {
 type onlyReaderAt struct{ r io.ReaderAt }
 
 func (o onlyReaderAt) ReadAt(p []byte, off int64) (int, error) { return o.r.ReadAt(p, off) }
+
+func TestElementwiseMatchesTorch(t *testing.T) {
+	g := loadTensorGolden(t)
+	var rows []struct {
+		DType    string
+		Raw      string
+		Float64  []uint64
+		Float32  []uint32
+		Bool     []bool
+		Float16  []uint16
+		BFloat16 []uint16
+		Int64    []int64
+	}
+	if err := json.Unmarshal(g.Elementwise, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 13 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		dt, ok := ParseTorchName(r.DType)
+		if !ok {
+			t.Fatalf("dtype %q", r.DType)
+		}
+		raw, err := hex.DecodeString(r.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int64(len(raw) / dt.Size())
+		x, err := FromBytes(dt, []int64{n}, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f64, err := x.Float64s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f32, _ := x.Float32s()
+		bs, _ := x.Bools()
+		for i := range r.Float64 {
+			if math.Float64bits(f64[i]) != r.Float64[i] && !(f64[i] != f64[i] && math.IsNaN(math.Float64frombits(r.Float64[i]))) {
+				t.Errorf("%s[%d] Float64s %v, torch %v", dt, i, f64[i], math.Float64frombits(r.Float64[i]))
+			}
+			if math.Float32bits(f32[i]) != r.Float32[i] && !(f32[i] != f32[i] && isNaN32(math.Float32frombits(r.Float32[i]))) {
+				t.Errorf("%s[%d] Float32s %v, torch %v", dt, i, f32[i], math.Float32frombits(r.Float32[i]))
+			}
+			if bs[i] != r.Bool[i] {
+				t.Errorf("%s[%d] Bools %v, torch %v", dt, i, bs[i], r.Bool[i])
+			}
+		}
+		if r.Int64 != nil {
+			i64, _ := x.Int64s()
+			i32, _ := x.Int32s()
+			for i := range r.Int64 {
+				if i64[i] != r.Int64[i] || i32[i] != int32(r.Int64[i]) {
+					t.Errorf("%s[%d] Int64s %d Int32s %d, torch %d", dt, i, i64[i], i32[i], r.Int64[i])
+				}
+			}
+		}
+		for _, c := range []struct {
+			dt   DType
+			want []uint16
+		}{{Float16, r.Float16}, {BFloat16, r.BFloat16}} {
+			if c.want == nil {
+				continue
+			}
+			y, err := x.Convert(c.dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := y.ContiguousBytes()
+			for i, w := range c.want {
+				if got := binary.LittleEndian.Uint16(b[2*i:]); got != w {
+					t.Errorf("%s[%d] → %s: %#04x, torch %#04x", dt, i, c.dt, got, w)
+				}
+			}
+		}
+		y, err := x.Convert(Float64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := y.Float64s(); !equalBits(v, f64) {
+			t.Errorf("%s → float64: %v, want %v", dt, v, f64)
+		}
+		y, err = x.Convert(Float32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := y.Float32s(); !equalBits(v, f32) {
+			t.Errorf("%s → float32: %v, want %v", dt, v, f32)
+		}
+	}
+}
+
+func equalBits[F float32 | float64](a, b []F) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestFloat8Tensors(t *testing.T) {
+	// every float8 byte through a tensor matches the scalar tables (tested against the spec)
+	for _, c := range []struct {
+		dt  DType
+		dec func(uint8) float32
+	}{{Float8E5M2, Float8E5M2ToFloat32}, {Float8E4M3FN, Float8E4M3FNToFloat32}, {Float8E5M2FNUZ, Float8E5M2FNUZToFloat32},
+		{Float8E4M3FNUZ, Float8E4M3FNUZToFloat32}, {Float8E8M0FNU, Float8E8M0ToFloat32}} {
+		raw := make([]byte, 256)
+		for i := range raw {
+			raw[i] = byte(i)
+		}
+		x, _ := FromBytes(c.dt, []int64{256}, raw)
+		f, err := x.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := x.Convert(c.dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := back.ContiguousBytes()
+		for i := range raw {
+			want := c.dec(uint8(i))
+			if math.Float32bits(f[i]) != math.Float32bits(want) && !(isNaN32(f[i]) && isNaN32(want)) {
+				t.Errorf("%s %#02x: %v, want %v", c.dt, i, f[i], want)
+			}
+			// finite values survive the round trip exactly
+			if !isNaN32(want) && rb[i] != raw[i] && !(want == 0 && c.dt.String() != "float8_e8m0fnu") {
+				t.Errorf("%s %#02x: round trip gives %#02x", c.dt, i, rb[i])
+			}
+		}
+	}
+}

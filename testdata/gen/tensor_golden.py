@@ -11,6 +11,7 @@ views and dtype conversions, the truth for pth's tensor package.
   torch's is_contiguous() and the elements of .contiguous() (which are the storage
   indices, in row-major order).
 - "convert": float64/int64/float32 values converted by tensor.to(dtype), as bits.
+- "elementwise": per real dtype, raw bytes of edge values and their conversions.
 """
 import json
 import os
@@ -105,8 +106,53 @@ def convert():
     return out
 
 
+def u64(a):
+    return [int(x) for x in np.asarray(a).view("<u8").ravel()]
+
+
+def elementwise():
+    """For each real dtype: raw little-endian bytes of some edge values, and what
+    .double(), .float(), .bool(), .to(float16/bfloat16) give, as bits; .long() for
+    integer and bool dtypes. uint16/32/64 (not in torch 1.13) use numpy's astype."""
+    out = []
+    finite = [0.0, -0.0, 1.0, -2.5, 3.14159, 1e-3, 65504.0, 70000.0, -1e-8, 1e30]
+    specials = [float("inf"), float("-inf"), float("nan")]
+    ints = {torch.int8: [0, 1, -1, 127, -128, 55], torch.int16: [0, -32768, 32767, 1234, -5],
+            torch.int32: [0, -2 ** 31, 2 ** 31 - 1, 16777217, -7], torch.int64: [0, -2 ** 63, 2 ** 63 - 1, 2 ** 53 + 1, 3],
+            torch.uint8: [0, 255, 128, 1], torch.bool: [True, False, True]}
+    for d in [torch.float32, torch.float64, torch.float16, torch.bfloat16]:
+        t = torch.tensor(finite + specials, dtype=torch.float64).to(d)
+        out.append(record(str(d)[6:], t, t.view(torch.uint8).numpy().tobytes(), integer=False))
+    for d, vals in ints.items():
+        t = torch.tensor(vals, dtype=d)
+        out.append(record(str(d)[6:], t, t.numpy().tobytes(), integer=True))
+    for name, npd, vals in [("uint16", np.uint16, [0, 65535, 300]), ("uint32", np.uint32, [0, 2 ** 32 - 1, 16777217]),
+                            ("uint64", np.uint64, [0, 2 ** 64 - 1, 2 ** 53 + 1, 2 ** 63])]:
+        a = np.array(vals, dtype=npd)
+        f32 = a.astype(np.float32)
+        out.append({"dtype": name, "raw": a.astype("<" + a.dtype.str[1:]).tobytes().hex(),
+                    "float64": u64(a.astype(np.float64)), "float32": [int(x) for x in f32.view("<u4")],
+                    "bool": [bool(x) for x in a.astype(bool)],
+                    "float16": [int(x) for x in torch.from_numpy(f32).to(torch.float16).view(torch.int16).numpy().view("<u2")],
+                    "int64": [int(x) for x in a.astype(np.int64)] if name != "uint64" else [int(x) for x in a.view(np.int64)]})
+    return out
+
+
+def record(name, t, raw, integer):
+    r = {"dtype": name, "raw": raw.hex(),
+         "float64": u64(t.double().numpy()),
+         "float32": [int(x) for x in t.float().numpy().view("<u4")],
+         "bool": t.bool().tolist(),
+         "float16": [int(x) for x in t.to(torch.float16).view(torch.int16).numpy().view("<u2")],
+         "bfloat16": [int(x) for x in t.to(torch.bfloat16).view(torch.int16).numpy().view("<u2")]}
+    if integer:
+        r["int64"] = t.long().tolist()
+    return r
+
+
 def main():
-    doc = {"torch_version": torch.__version__, "dtypes": dtypes(), "views": views(), "convert": convert()}
+    doc = {"torch_version": torch.__version__, "dtypes": dtypes(), "views": views(), "convert": convert(),
+           "elementwise": elementwise()}
     with open(OUT, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
