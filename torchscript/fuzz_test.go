@@ -25,7 +25,12 @@ func FuzzRead(f *testing.F) {
 		}
 		sd := a.Module.StateDict()
 		for _, k := range sd.Keys {
-			_, _ = sd.Tensors[k].ContiguousBytes()
+			t := sd.Tensors[k]
+			// A valid view may repeat elements (stride 0) far beyond the archive's
+			// size; copying those out is the caller's decision, not the reader's.
+			if t.Numel() <= 1<<20 {
+				_, _ = t.ContiguousBytes()
+			}
 		}
 	})
 }

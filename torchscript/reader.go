@@ -52,6 +52,7 @@ type Archive struct {
 	Module *modtree.Node
 
 	ra        io.ReaderAt
+	size      int64
 	zr        *zip.Reader
 	files     map[string]*zip.File
 	bigEndian bool
@@ -102,7 +103,7 @@ func Read(r io.ReaderAt, size int64) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	a := &Archive{ra: r, zr: zr, files: map[string]*zip.File{}, Code: map[string]string{},
+	a := &Archive{ra: r, size: size, zr: zr, files: map[string]*zip.File{}, Code: map[string]string{},
 		Classes: map[string]*Class{}, storages: map[string]*tensor.Storage{}}
 	if len(zr.File) == 0 {
 		return nil, fmt.Errorf("%w: empty zip", ErrFormat)
@@ -293,6 +294,9 @@ func (a *Archive) storage(dir string, id pickle.Value) (pickle.Value, error) {
 		off, err := f.DataOffset()
 		if err != nil {
 			return nil, fmt.Errorf("%w: record %s: %v", ErrFormat, rec, err)
+		}
+		if f.CompressedSize64 != f.UncompressedSize64 || off < 0 || uint64(off)+f.CompressedSize64 > uint64(a.size) {
+			return nil, fmt.Errorf("%w: record %s claims %d bytes past the end of the archive", ErrFormat, rec, f.UncompressedSize64)
 		}
 		s = tensor.NewLazyStorage(dt, a.ra, off, nbytes, a.bigEndian)
 	} else {
