@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
+	"strconv"
 	"testing"
 )
 
@@ -148,4 +149,33 @@ func (s *splitWriter) Write(p []byte) (int, error) {
 	}
 	s.off = end
 	return len(p), nil
+}
+
+// TestManyRecords writes more records than the 16-bit end record can count:
+// the end record then holds 0xffff (as miniz caps it) and the reader takes the
+// count from the ZIP64 end record.
+func TestManyRecords(t *testing.T) {
+	const n = 70000
+	var buf bytes.Buffer
+	zw := NewWriter(&buf, "archive")
+	for i := range n {
+		if err := zw.WriteRecord("r/"+strconv.Itoa(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	end := b[len(b)-22:]
+	if binary.LittleEndian.Uint32(end) != sigEnd || binary.LittleEndian.Uint16(end[8:]) != 0xffff || binary.LittleEndian.Uint16(end[10:]) != 0xffff {
+		t.Fatalf("end record % x", end)
+	}
+	z, err := open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(z.Records()) != n || z.Records()[n-1].Name != "archive/r/69999" {
+		t.Fatalf("%d records, last %q", len(z.Records()), z.Records()[len(z.Records())-1].Name)
+	}
 }
