@@ -17,7 +17,7 @@ import (
 // knownError reports whether err is one of the typed errors a reader may return.
 func knownError(err error) bool {
 	for _, s := range []error{ErrFormat, ErrPreviewFormat, ErrMissingRecord, ErrStorageSize, ErrTensorBounds,
-		ErrInvalid, ErrUnsupported, ErrChecksum, pickle.ErrLimit, pickle.ErrTruncated, pickle.ErrMalformed, pickle.ErrUnsupported} {
+		ErrInvalid, ErrUnsupported, ErrChecksum, ErrWeightsOnly, ErrUnsafeGlobal, pickle.ErrLimit, pickle.ErrTruncated, pickle.ErrMalformed, pickle.ErrUnsupported} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -528,6 +528,12 @@ func (l *loader) checkTree(root pickle.Value) error {
 		}
 		switch x := v.(type) {
 		case pickle.Tuple:
+			if k, ok := tupleKey(x); ok {
+				if seen[k] {
+					return nil
+				}
+				seen[k] = true
+			}
 			for _, e := range x {
 				if err := walk(e, depth+1); err != nil {
 					return err

@@ -120,6 +120,14 @@ func (in *interpreter) value(v Value) (Value, error) {
 		}
 		return v, nil
 	case pickle.Tuple:
+		// Tuples shared through the memo are interpreted once: a pickle can nest
+		// shared tuples to describe an exponentially large tree.
+		k, shared := tupleKey(x)
+		if shared {
+			if r, ok := in.seen[k]; ok {
+				return r, nil
+			}
+		}
 		out := make(pickle.Tuple, len(x))
 		for i, e := range x {
 			iv, err := in.value(e)
@@ -127,6 +135,9 @@ func (in *interpreter) value(v Value) (Value, error) {
 				return nil, err
 			}
 			out[i] = iv
+		}
+		if shared {
+			in.seen[k] = out
 		}
 		return out, nil
 	case *pickle.List:
@@ -161,6 +172,20 @@ func (in *interpreter) value(v Value) (Value, error) {
 		return in.object(x)
 	}
 	return v, nil
+}
+
+// tupleIdentity identifies a tuple by its backing array, as CPython's memo
+// identifies it by id().
+type tupleIdentity struct {
+	p *pickle.Value
+	n int
+}
+
+func tupleKey(t pickle.Tuple) (tupleIdentity, bool) {
+	if len(t) == 0 {
+		return tupleIdentity{}, false
+	}
+	return tupleIdentity{&t[0], len(t)}, true
 }
 
 // fillDict sets the interpreted entries into d (keys stay as decoded).

@@ -138,6 +138,12 @@ func (lw *lowerer) value(v Value) (pickle.Value, error) {
 	case float32:
 		return float64(x), nil
 	case pickle.Tuple:
+		k, shared := tupleKey(x)
+		if shared {
+			if r, ok := lw.memo[k]; ok {
+				return r, nil
+			}
+		}
 		out := make(pickle.Tuple, len(x))
 		for i, e := range x {
 			lv, err := lw.value(e)
@@ -145,6 +151,9 @@ func (lw *lowerer) value(v Value) (pickle.Value, error) {
 				return nil, err
 			}
 			out[i] = lv
+		}
+		if shared {
+			lw.memo[k] = out
 		}
 		return out, nil
 	case DType:

@@ -112,17 +112,18 @@ func asStateDict(v Value) (*StateDict, bool) {
 // Module.state_dict does.
 func moduleStateDict(v Value) (*StateDict, bool) {
 	sd := &StateDict{Tensors: map[string]*tensor.Tensor{}}
-	if !addModule(sd, v, "", 0) {
+	if !addModule(sd, v, "", 0, map[*pickle.Object]bool{}) {
 		return nil, false
 	}
 	return sd, len(sd.Keys) > 0
 }
 
-func addModule(sd *StateDict, v Value, prefix string, depth int) bool {
+func addModule(sd *StateDict, v Value, prefix string, depth int, seen map[*pickle.Object]bool) bool {
 	o, ok := v.(*pickle.Object)
-	if !ok || !o.Built || depth > 1000 {
-		return false
+	if !ok || !o.Built || depth > 1000 || seen[o] {
+		return false // a module shared in two places is listed once, as PyTorch's state_dict does
 	}
+	seen[o] = true
 	st, ok := stateDict(o.State)
 	if !ok {
 		return false
@@ -170,7 +171,7 @@ func addModule(sd *StateDict, v Value, prefix string, depth int) bool {
 			if !ok || e.Value == nil {
 				continue
 			}
-			addModule(sd, e.Value, prefix+k+".", depth+1)
+			addModule(sd, e.Value, prefix+k+".", depth+1, seen)
 		}
 	}
 	return true

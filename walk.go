@@ -20,8 +20,13 @@ var StopWalk = errors.New("pth: stop walk")
 // indices leading to it with "/" ("model_state_dict/fc1.weight",
 // "optimizer_state_dict/state/0/exp_avg"); a root leaf has path "". Returning a
 // non-nil error stops the walk and Walk returns it (nil for StopWalk).
+//
+// Shared containers are visited once per path that reaches them; a walk that
+// would visit more than MaxWalkNodes values (a hostile file can describe an
+// exponentially large tree with shared tuples) fails with pickle.ErrLimit.
 func Walk(root Value, fn func(path string, v Value) error) error {
-	err := walk(root, "", fn, map[any]bool{}, 0)
+	budget := MaxWalkNodes
+	err := walk(root, "", fn, map[any]bool{}, 0, &budget)
 	if errors.Is(err, StopWalk) {
 		return nil
 	}
@@ -54,9 +59,15 @@ func joinPath(path string, key any) string {
 	return path + "/" + k
 }
 
-func walk(v Value, path string, fn func(string, Value) error, busy map[any]bool, depth int) error {
+// MaxWalkNodes bounds the number of values one Walk visits.
+const MaxWalkNodes = 1 << 22
+
+func walk(v Value, path string, fn func(string, Value) error, busy map[any]bool, depth int, budget *int) error {
 	if depth > maxInterpDepth {
 		return errorf(pickle.ErrLimit, "values nested deeper than %d", maxInterpDepth)
+	}
+	if *budget--; *budget < 0 {
+		return errorf(pickle.ErrLimit, "more than %d values to walk", MaxWalkNodes)
 	}
 	var entries []pickle.Entry
 	var items []Value
@@ -83,12 +94,12 @@ func walk(v Value, path string, fn func(string, Value) error, busy map[any]bool,
 		defer delete(busy, ptr)
 	}
 	for _, e := range entries {
-		if err := walk(e.Value, joinPath(path, e.Key), fn, busy, depth+1); err != nil {
+		if err := walk(e.Value, joinPath(path, e.Key), fn, busy, depth+1, budget); err != nil {
 			return err
 		}
 	}
 	for i, e := range items {
-		if err := walk(e, joinPath(path, int64(i)), fn, busy, depth+1); err != nil {
+		if err := walk(e, joinPath(path, int64(i)), fn, busy, depth+1, budget); err != nil {
 			return err
 		}
 	}
