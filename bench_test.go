@@ -1,0 +1,57 @@
+package pth
+
+import (
+	"os"
+	"testing"
+)
+
+// The benchmark file is made by testdata/gen/bench_gen.py (a GPT-2-small-shaped
+// state_dict, about 500 MB); the benchmarks skip when it is absent.
+const benchFile = "testdata/fixtures/large/gpt2.pt"
+
+func benchPath(b *testing.B) string {
+	if _, err := os.Stat(benchFile); err != nil {
+		b.Skipf("%s not generated (testdata/gen/bench_gen.py): %v", benchFile, err)
+	}
+	return benchFile
+}
+
+// BenchmarkOpen opens the file and indexes every tensor, reading no tensor bytes.
+func BenchmarkOpen(b *testing.B) {
+	path := benchPath(b)
+	for b.Loop() {
+		f, err := Open(path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(Tensors(f.Root)) == 0 {
+			b.Fatal("no tensors")
+		}
+		f.Close()
+	}
+}
+
+// BenchmarkReadAll opens the file and reads every tensor's bytes.
+func BenchmarkReadAll(b *testing.B) {
+	path := benchPath(b)
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		f, err := Open(path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sum byte
+		for _, nt := range Tensors(f.Root) {
+			data, err := nt.T.Storage.Bytes()
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < len(data); i += 4096 { // touch every page
+				sum += data[i]
+			}
+		}
+		_ = sum
+		f.Close()
+	}
+}
