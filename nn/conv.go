@@ -186,7 +186,7 @@ func conv2d(x, w, bias *Tensor, stride, pad, dil [2]int, groups int) *Tensor {
 				}
 				src := in
 				if !direct {
-					im2col(in, cg, h, wd, kh, kw, oh, ow, stride, pad, dil, col)
+					im2col(in, cg, h, wd, kh, kw, oh, ow, stride, pad, dil, col, workers == 1)
 					src = col
 				}
 				sgemm(false, false, ocg, P, K, w.Data[g*ocg*K:(g+1)*ocg*K], K, src, P, beta, dst, P)
@@ -197,14 +197,48 @@ func conv2d(x, w, bias *Tensor, stride, pad, dil [2]int, groups int) *Tensor {
 	return out
 }
 
-// im2col lays out every receptive field of in ([c, h, w]) as a column of col ([c·kh·kw, oh·ow]).
-func im2col(in []float32, c, h, w, kh, kw, oh, ow int, stride, pad, dil [2]int, col []float32) {
+// im2col lays out every receptive field of in ([c, h, w]) as a column of col
+// ([c·kh·kw, oh·ow]), splitting the channels over the CPUs when par is set.
+func im2col(in []float32, c, h, w, kh, kw, oh, ow int, stride, pad, dil [2]int, col []float32, par bool) {
+	workers := 1
+	if par && c*kh*kw*oh*ow >= 1<<16 {
+		workers = min(runtime.GOMAXPROCS(0), c)
+	}
+	if workers <= 1 {
+		im2colChannels(in, 0, c, h, w, kh, kw, oh, ow, stride, pad, dil, col)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (c + workers - 1) / workers
+	for c0 := 0; c0 < c; c0 += per {
+		wg.Add(1)
+		go func(c0, c1 int) {
+			defer wg.Done()
+			im2colChannels(in, c0, c1, h, w, kh, kw, oh, ow, stride, pad, dil, col)
+		}(c0, min(c, c0+per))
+	}
+	wg.Wait()
+}
+
+func im2colChannels(in []float32, c0, c1, h, w, kh, kw, oh, ow int, stride, pad, dil [2]int, col []float32) {
 	P := oh * ow
-	for ch := 0; ch < c; ch++ {
+	sx := stride[1]
+	for ch := c0; ch < c1; ch++ {
 		plane := in[ch*h*w : (ch+1)*h*w]
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
 				row := col[((ch*kh+ki)*kw+kj)*P : ((ch*kh+ki)*kw+kj+1)*P]
+				ix := kj*dil[1] - pad[1]
+				// Output columns ox with 0 ≤ ix + ox·sx < w.
+				lo := 0
+				if ix < 0 {
+					lo = (-ix + sx - 1) / sx
+				}
+				hi := 0
+				if w-ix > 0 {
+					hi = min(ow, (w-ix+sx-1)/sx)
+				}
+				lo = min(lo, hi)
 				for oy := 0; oy < oh; oy++ {
 					iy := oy*stride[0] - pad[0] + ki*dil[0]
 					r := row[oy*ow : (oy+1)*ow]
@@ -213,23 +247,14 @@ func im2col(in []float32, c, h, w, kh, kw, oh, ow int, stride, pad, dil [2]int, 
 						continue
 					}
 					src := plane[iy*w : (iy+1)*w]
-					ix := kj*dil[1] - pad[1]
-					if stride[1] == 1 {
-						for ox := range r {
-							if xx := ix + ox; xx >= 0 && xx < w {
-								r[ox] = src[xx]
-							} else {
-								r[ox] = 0
-							}
-						}
+					clear(r[:lo])
+					clear(r[hi:])
+					if sx == 1 {
+						copy(r[lo:hi], src[ix+lo:ix+hi])
 						continue
 					}
-					for ox := range r {
-						if xx := ix + ox*stride[1]; xx >= 0 && xx < w {
-							r[ox] = src[xx]
-						} else {
-							r[ox] = 0
-						}
+					for ox := lo; ox < hi; ox++ {
+						r[ox] = src[ix+ox*sx]
 					}
 				}
 			}

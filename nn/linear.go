@@ -9,8 +9,9 @@ import (
 
 var blasImpl gonum.Implementation
 
-// sgemm computes c = a·bᵀ (tB) or a·b, row-major, with gonum's Sgemm
-// (which splits large products across goroutines itself).
+// sgemm computes c = a·op(b) + beta·c, row-major: with the AVX2/FMA kernel of
+// gemm.go where the CPU has one, else with gonum's Sgemm (which splits large
+// products across goroutines itself).
 func sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if transA {
@@ -29,6 +30,10 @@ func sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 				row[j] *= beta
 			}
 		}
+		return
+	}
+	if haveKernel && !transA && (beta == 0 || beta == 1) {
+		gemm(m, n, k, a, lda, transB, b, ldb, beta, c, ldc)
 		return
 	}
 	blasImpl.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)

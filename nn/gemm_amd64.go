@@ -1,0 +1,10 @@
+package nn
+
+import "golang.org/x/sys/cpu"
+
+// kern6x16 is the AVX2/FMA micro-kernel in gemm_amd64.s.
+//
+//go:noescape
+func kern6x16(k int, a, b, c *float32)
+
+var haveKernel = cpu.X86.HasAVX2 && cpu.X86.HasFMA

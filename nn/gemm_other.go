@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package nn
+
+var haveKernel = false
+
+func kern6x16(k int, a, b, c *float32) { panic("nn: no gemm kernel on this architecture") }
