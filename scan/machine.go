@@ -44,6 +44,11 @@ type node struct {
 	fn    *node    // kCall: the callable
 	items []*node  // kCall: arguments; containers: items (dicts: key, value, key, value …)
 	call  *callRec // kCall: the record of this call, when kept
+	// shown caches the last rendering of a container or call (shared values are
+	// rendered once, however often the memo hands them out); shownKey is the
+	// budget and depth it was made for, plus one.
+	shown    string
+	shownKey int
 }
 
 // callRec is one recorded call of a global.
@@ -423,16 +428,7 @@ func (m *machine) call(fn *node, args []*node, suffix string) *node {
 	sb.WriteString(render(fn, 80))
 	sb.WriteString(suffix)
 	sb.WriteByte('(')
-	for i, a := range args {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(render(a, 120))
-		if sb.Len() > 240 {
-			sb.WriteString(", …")
-			break
-		}
-	}
+	sb.WriteString(renderList(args, 240))
 	sb.WriteByte(')')
 	res.call = head.addCall(sb.String())
 	if nestedLoaders[head.module+"."+head.name] && len(args) > 0 && m.fs != nil {
@@ -608,7 +604,8 @@ func (f *finding) escalate(reason string) {
 // render writes a short Python-like repr of n, at most about max bytes.
 func render(n *node, max int) string {
 	var sb strings.Builder
-	renderTo(&sb, n, max, 0)
+	visits := maxRenderVisits
+	renderTo(&sb, n, max, 0, &visits)
 	if sb.Len() > max+8 {
 		s := sb.String()
 		cut := max
@@ -622,6 +619,7 @@ func render(n *node, max int) string {
 
 func renderList(items []*node, max int) string {
 	var sb strings.Builder
+	visits := maxRenderVisits
 	for i, it := range items {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -630,16 +628,38 @@ func renderList(items []*node, max int) string {
 			sb.WriteString("…")
 			break
 		}
-		renderTo(&sb, it, max-sb.Len(), 1)
+		renderTo(&sb, it, max-sb.Len(), 1, &visits)
 	}
 	return sb.String()
 }
 
-func renderTo(sb *strings.Builder, n *node, budget, depth int) {
-	if budget <= 0 || depth > 4 {
+// maxRenderVisits bounds the values one rendering looks at, so that shared
+// structures (a wide tree reached through the memo a million times) cost a
+// constant per call, not their logical size.
+const maxRenderVisits = 48
+
+func renderTo(sb *strings.Builder, n *node, budget, depth int, visits *int) {
+	*visits--
+	if budget <= 0 || depth > 4 || *visits < 0 {
 		sb.WriteString("…")
 		return
 	}
+	if n.kind != kConst && n.kind != kGlobal {
+		key := budget<<4 | depth + 1
+		if n.shownKey == key {
+			sb.WriteString(n.shown)
+			return
+		}
+		var sub strings.Builder
+		renderNode(&sub, n, budget, depth, visits)
+		n.shown, n.shownKey = sub.String(), key
+		sb.WriteString(n.shown)
+		return
+	}
+	renderNode(sb, n, budget, depth, visits)
+}
+
+func renderNode(sb *strings.Builder, n *node, budget, depth int, visits *int) {
 	switch n.kind {
 	case kConst:
 		switch v := n.val.(type) {
@@ -675,7 +695,7 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int) {
 		sb.WriteByte('.')
 		sb.WriteString(n.glob.name)
 	case kCall:
-		renderTo(sb, n.fn, budget/2, depth+1)
+		renderTo(sb, n.fn, budget/2, depth+1, visits)
 		sb.WriteByte('(')
 		for i, a := range n.items {
 			if i > 0 {
@@ -685,7 +705,7 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int) {
 				sb.WriteString("…")
 				break
 			}
-			renderTo(sb, a, budget/3, depth+1)
+			renderTo(sb, a, budget/3, depth+1, visits)
 		}
 		sb.WriteByte(')')
 	case kTuple, kList, kSet, kDict:
@@ -709,7 +729,7 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int) {
 				sb.WriteString("…")
 				break
 			}
-			renderTo(sb, a, budget/3, depth+1)
+			renderTo(sb, a, budget/3, depth+1, visits)
 		}
 		if n.kind == kTuple && len(n.items) == 1 {
 			sb.WriteByte(',')
@@ -718,7 +738,7 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int) {
 	case kPersID:
 		sb.WriteString("persistent_load(")
 		if len(n.items) == 1 {
-			renderTo(sb, n.items[0], budget/2, depth+1)
+			renderTo(sb, n.items[0], budget/2, depth+1, visits)
 		}
 		sb.WriteString(")")
 	default:

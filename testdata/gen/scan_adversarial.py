@@ -290,6 +290,14 @@ laughs += b"."
 lol = pickle.loads(bytes(laughs))  # CPython builds it with shared references, instantly
 assert lol[0] is lol[1]
 write("billion_laughs.pkl", bytes(laughs), "safe", (), "2^40 logical elements through shared memo references")
+# Rendering bomb: a wide tree of 8^6 logical leaves built once through the memo,
+# then passed to a call 20000 times; reports must cost a constant per call.
+rb = bytearray(b"\x80\x02](" + b"K\x01" * 8 + b"eq\x00")
+for k in range(1, 6):
+    rb += b"](" + (b"h" + bytes([k - 1])) * 8 + b"eq" + bytes([k])
+rb += b"0cbuiltins\nlist\nq\x10](" + b"h\x10h\x05\x85R" * 20000 + b"e."
+assert len(pickle.loads(bytes(rb))) == 20000
+write("render_bomb.pkl", bytes(rb), "safe", (), "a shared wide tree as the argument of 20000 calls")
 write("huge_length.pkl", b"\x80\x04\x8d" + struct.pack("<Q", 1 << 62) + b"abc.", "error", (), "BINUNICODE8 declaring 2^62 bytes")
 write("deep_marks.pkl", b"\x80\x02" + b"(" * 200000 + b".", "error", (), "200000 nested MARKs")
 write("deep_lists.pkl", b"\x80\x02" + b"]" * 100000 + b"a" * 99999 + b".", "safe", (), "100000 nested lists (flat stack)")
