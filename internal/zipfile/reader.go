@@ -309,8 +309,11 @@ func (z *Reader) readLocalHeaders(cdOff, cdSize int64) error {
 	for i, rec := range z.records {
 		// Read the header and, speculatively, a name as long as the central one.
 		h, err := readAt(z.r, z.size, rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset))
-		if err != nil || len(h) < localLen {
-			return fmt.Errorf("%w: record %q: local header at offset %d past the end of the file", ErrFormat, rec.Name, rec.HeaderOffset)
+		if err != nil {
+			return fmt.Errorf("record %q: local header: %w", rec.Name, err)
+		}
+		if len(h) < localLen {
+			return formatErr(rec.HeaderOffset, "record %q: local header past the end of the file", rec.Name)
 		}
 		if le.Uint32(h) != sigLocal {
 			return formatErr(rec.HeaderOffset, "record %d %q: bad local header signature", i, rec.Name)
