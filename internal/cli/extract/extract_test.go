@@ -15,7 +15,15 @@ import (
 // fixture: model.state_dict() for entire models, torch.jit.load(f).state_dict() for
 // TorchScript (which keeps non-persistent buffers: the archive does not mark them).
 func TestLoad(t *testing.T) {
-	dir := modtreetest.Dir()
+	checkLoad(t, modtreetest.Dir())
+}
+
+// TestLoadLarge does the same for torchvision's resnet18 and mobilenet_v3_small.
+func TestLoadLarge(t *testing.T) {
+	checkLoad(t, modtreetest.Large(t))
+}
+
+func checkLoad(t *testing.T, dir string) {
 	for name, m := range modtreetest.Load(t, dir) {
 		for kind, file := range m.Files {
 			t.Run(name+"_"+kind, func(t *testing.T) {
@@ -41,8 +49,17 @@ func TestLoad(t *testing.T) {
 // with weights_only=True and load_state_dict(strict=True) into a freshly built
 // architecture, which must then give the original model's outputs exactly.
 func TestRoundTripPyTorch(t *testing.T) {
+	roundTrip(t, modtreetest.Dir())
+}
+
+// TestRoundTripPyTorchLarge does the same for torchvision's resnet18 and
+// mobilenet_v3_small (BatchNorm everywhere: _metadata versions matter).
+func TestRoundTripPyTorchLarge(t *testing.T) {
+	roundTrip(t, modtreetest.Large(t))
+}
+
+func roundTrip(t *testing.T, dir string) {
 	py := modtreetest.Python(t)
-	dir := modtreetest.Dir()
 	for name, m := range modtreetest.Load(t, dir) {
 		for kind, file := range m.Files {
 			if name == "convbn" && (kind == "script" || kind == "trace") {
