@@ -606,15 +606,21 @@ func render(n *node, max int) string {
 	var sb strings.Builder
 	visits := maxRenderVisits
 	renderTo(&sb, n, max, 0, &visits)
-	if sb.Len() > max+8 {
-		s := sb.String()
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return s[:cut] + "…"
+	return clip(sb.String(), max)
+}
+
+// clip cuts s to about max bytes at a rune boundary, marking the cut with "…".
+// Every rendering is clipped, so a value rendered from cached parts stays as
+// short as its budget however the parts nest.
+func clip(s string, max int) string {
+	if len(s) <= max+8 {
+		return s
 	}
-	return sb.String()
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func renderList(items []*node, max int) string {
@@ -630,7 +636,7 @@ func renderList(items []*node, max int) string {
 		}
 		renderTo(&sb, it, max-sb.Len(), 1, &visits)
 	}
-	return sb.String()
+	return clip(sb.String(), max)
 }
 
 // maxRenderVisits bounds the values one rendering looks at, so that shared
@@ -652,7 +658,7 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int, visits *int) {
 		}
 		var sub strings.Builder
 		renderNode(&sub, n, budget, depth, visits)
-		n.shown, n.shownKey = sub.String(), key
+		n.shown, n.shownKey = clip(sub.String(), budget), key
 		sb.WriteString(n.shown)
 		return
 	}
