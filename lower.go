@@ -17,11 +17,10 @@ import (
 // order the pickler meets them.
 
 type lowerer struct {
-	keys    map[*tensor.Storage]string
-	order   []*tensor.Storage
-	memo    map[any]pickle.Value
-	depth   int
-	odEmpty *pickle.Object
+	keys  map[*tensor.Storage]string
+	order []*tensor.Storage
+	memo  map[any]pickle.Value
+	depth int
 }
 
 func newLowerer() *lowerer {

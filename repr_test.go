@@ -40,10 +40,7 @@ func pyRepr(v Value) string {
 		return "bytearray(" + pyBytes(x) + ")"
 	case complex128:
 		re, im := real(x), imag(x)
-		ims := pyFloat(im)
-		if strings.HasSuffix(ims, ".0") {
-			ims = strings.TrimSuffix(ims, ".0")
-		}
+		ims := strings.TrimSuffix(pyFloat(im), ".0")
 		if re == 0 && !math.Signbit(re) {
 			return ims + "j"
 		}

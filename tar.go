@@ -55,7 +55,7 @@ func (l *loader) readTar() error {
 		if err != nil {
 			return &Error{File: l.name, Offset: cr.n, Err: fmt.Errorf("%w: tar: %w", ErrFormat, err)}
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg && h.Typeflag != 0 /* old-style regular file */ {
 			continue
 		}
 		if h.Size < 0 || h.Size > l.size-cr.n {

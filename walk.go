@@ -9,9 +9,9 @@ import (
 	"github.com/pthkit/pth/tensor"
 )
 
-// StopWalk may be returned by a Walk callback to end the walk early; Walk then
+// ErrStopWalk may be returned by a Walk callback to end the walk early; Walk then
 // returns nil.
-var StopWalk = errors.New("pth: stop walk")
+var ErrStopWalk = errors.New("pth: stop walk")
 
 // Walk calls fn for every leaf of the value tree root, in order. Containers —
 // dicts, OrderedDicts, Counters, lists and tuples — are descended into; every
@@ -19,7 +19,7 @@ var StopWalk = errors.New("pth: stop walk")
 // values, inert objects, …) is a leaf. A leaf's path joins the dict keys and list
 // indices leading to it with "/" ("model_state_dict/fc1.weight",
 // "optimizer_state_dict/state/0/exp_avg"); a root leaf has path "". Returning a
-// non-nil error stops the walk and Walk returns it (nil for StopWalk).
+// non-nil error stops the walk and Walk returns it (nil for ErrStopWalk).
 //
 // Shared containers are visited once per path that reaches them; a walk that
 // would visit more than MaxWalkNodes values (a hostile file can describe an
@@ -27,7 +27,7 @@ var StopWalk = errors.New("pth: stop walk")
 func Walk(root Value, fn func(path string, v Value) error) error {
 	budget := MaxWalkNodes
 	err := walk(root, "", fn, map[any]bool{}, 0, &budget)
-	if errors.Is(err, StopWalk) {
+	if errors.Is(err, ErrStopWalk) {
 		return nil
 	}
 	return err
