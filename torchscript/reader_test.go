@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pthkit/pth/tensor"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/pthkit/pth/modtree"
 	"github.com/pthkit/pth/modtree/modtreetest"
+	"github.com/pthkit/pth/tensor"
 	"github.com/pthkit/pth/torchscript"
 )
 
