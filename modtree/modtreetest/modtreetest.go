@@ -1,6 +1,3 @@
-// Package modtreetest compares module trees and state_dicts read by pth with what
-// PyTorch recorded in testdata/models/manifest.json (written by
-// testdata/gen/model_fixtures.py). It is shared by the modtree and torchscript tests.
 package modtreetest
 
 import (
