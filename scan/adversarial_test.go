@@ -127,3 +127,23 @@ func TestHostileMemoryBound(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentScans: scans share no mutable state (run with -race).
+func TestConcurrentScans(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "testdata", "scan")
+	names := []string{"memo_miss.pkl", "render_bomb.pkl", "getattr_chain.pkl", "zip_benign.pt", "stack_global_computed.pkl"}
+	done := make(chan *FileReport)
+	for i := 0; i < 4; i++ {
+		for _, n := range names {
+			go func() { done <- File(filepath.Join(dir, n), nil) }()
+		}
+	}
+	verdicts := map[string]Class{}
+	for i := 0; i < 4*len(names); i++ {
+		r := <-done
+		if v, ok := verdicts[r.Path]; ok && v != r.Verdict {
+			t.Errorf("%s: verdicts %s and %s", r.Path, v, r.Verdict)
+		}
+		verdicts[r.Path] = r.Verdict
+	}
+}

@@ -650,7 +650,8 @@ func renderTo(sb *strings.Builder, n *node, budget, depth int, visits *int) {
 		sb.WriteString("…")
 		return
 	}
-	if n.kind != kConst && n.kind != kGlobal {
+	// The shared opaque node is never written: scans may run concurrently.
+	if n.kind != kConst && n.kind != kGlobal && n.kind != kOpaque {
 		key := budget<<4 | depth + 1
 		if n.shownKey == key {
 			sb.WriteString(n.shown)
