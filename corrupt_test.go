@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pthkit/pth/internal/zipfile"
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
 )
@@ -170,17 +171,17 @@ func tensorPickle(numel, offset int64, size, stride pickle.Tuple) []byte {
 func handZip(t *testing.T, pkl []byte, storage []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	zw := newAlignedZip(&out, "x")
-	if err := zw.record("data.pkl", pkl); err != nil {
+	zw := zipfile.NewWriter(&out, "x")
+	if err := zw.WriteRecord("data.pkl", pkl); err != nil {
 		t.Fatal(err)
 	}
-	if err := zw.record("data/0", storage); err != nil {
+	if err := zw.WriteRecord("data/0", storage); err != nil {
 		t.Fatal(err)
 	}
-	if err := zw.record("version", []byte("3\n")); err != nil {
+	if err := zw.WriteRecord("version", []byte("3\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := zw.close(); err != nil {
+	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()

@@ -1,14 +1,13 @@
 package pth
 
 import (
-	"archive/zip"
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/pthkit/pth/internal/zipfile"
 	"github.com/pthkit/pth/pickle"
 )
 
@@ -101,8 +100,9 @@ func archiveNameOf(path string) string {
 //	data/<key>   each storage once, keys "0", "1", … in pickling order
 //	version      "3\n"
 //
-// Every record is stored uncompressed with its data 64-byte aligned (the "FB"
-// padding extra field PyTorch's writer uses), so PyTorch can memory-map it.
+// The zip bytes are PyTorch 1.13's (internal/zipfile): every record stored
+// uncompressed with its data 64-byte aligned, data descriptors, ZIP64 end
+// records, so PyTorch can memory-map it.
 func SaveTo(w io.Writer, archiveName string, v Value) error {
 	lw := newLowerer()
 	lowered, err := lw.value(v)
@@ -113,11 +113,11 @@ func SaveTo(w io.Writer, archiveName string, v Value) error {
 	if err != nil {
 		return err
 	}
-	zw := newAlignedZip(w, archiveName)
-	if err := zw.record("data.pkl", pkl); err != nil {
+	zw := zipfile.NewWriter(w, archiveName)
+	if err := zw.WriteRecord("data.pkl", pkl); err != nil {
 		return err
 	}
-	if err := zw.record("byteorder", []byte("little")); err != nil {
+	if err := zw.WriteRecord("byteorder", []byte("little")); err != nil {
 		return err
 	}
 	for i, s := range lw.order {
@@ -128,75 +128,12 @@ func SaveTo(w io.Writer, archiveName string, v Value) error {
 		if int64(len(b)) != s.NBytes {
 			return fmt.Errorf("storage %d: %w: %d bytes, NBytes %d", i, ErrInvalid, len(b), s.NBytes)
 		}
-		if err := zw.record(fmt.Sprintf("data/%d", i), b); err != nil {
+		if err := zw.WriteRecord(fmt.Sprintf("data/%d", i), b); err != nil {
 			return err
 		}
 	}
-	if err := zw.record("version", []byte("3\n")); err != nil {
+	if err := zw.WriteRecord("version", []byte("3\n")); err != nil {
 		return err
 	}
-	return zw.close()
+	return zw.Close()
 }
-
-// alignedZip writes stored zip records whose data starts at a multiple of 64,
-// as PyTorch's PyTorchStreamWriter does (caffe2/serialize/inline_container.cc).
-type alignedZip struct {
-	cw      *countWriter
-	zw      *zip.Writer
-	archive string
-	// pending is the size of the data descriptor archive/zip still owes the
-	// previous record (written when the next record starts).
-	pending int64
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func newAlignedZip(w io.Writer, archive string) *alignedZip {
-	cw := &countWriter{w: w}
-	return &alignedZip{cw: cw, zw: zip.NewWriter(cw), archive: archive}
-}
-
-const storageAlignment = 64
-
-func (a *alignedZip) record(name string, data []byte) error {
-	if err := a.zw.Flush(); err != nil {
-		return err
-	}
-	full := a.archive + "/" + name
-	// Local header: 30 bytes + name + extra; the extra is "FB" + u16 length + padding.
-	start := a.cw.n + a.pending + 30 + int64(len(full)) + 4
-	pad := (storageAlignment - start%storageAlignment) % storageAlignment
-	extra := make([]byte, 4+pad)
-	extra[0], extra[1] = 'F', 'B'
-	extra[2], extra[3] = byte(pad), byte(pad>>8)
-	for i := 4; i < len(extra); i++ {
-		extra[i] = 'Z'
-	}
-	fw, err := a.zw.CreateHeader(&zip.FileHeader{Name: full, Method: zip.Store, Extra: extra})
-	if err != nil {
-		return err
-	}
-	if err := a.zw.Flush(); err != nil {
-		return err
-	}
-	if a.cw.n%storageAlignment != 0 {
-		return errors.New("pth: internal error: record data is not 64-byte aligned")
-	}
-	_, err = fw.Write(data)
-	a.pending = 16 // signature, CRC-32, 32-bit sizes
-	if int64(len(data)) >= 0xFFFFFFFF {
-		a.pending = 24 // 64-bit sizes
-	}
-	return err
-}
-
-func (a *alignedZip) close() error { return a.zw.Close() }
