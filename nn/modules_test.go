@@ -201,6 +201,15 @@ func TestStateDictLayout(t *testing.T) {
 // compares the forward pass in eval mode, and in train mode (output and the
 // updated running statistics) where it differs, within 1e-5.
 func TestForwardMatchesPyTorch(t *testing.T) {
+	testForward(t)
+	if haveKernel { // and the gonum fallback used on CPUs without AVX2/FMA
+		haveKernel = false
+		defer func() { haveKernel = true }()
+		t.Run("gonum", testForward)
+	}
+}
+
+func testForward(t *testing.T) {
 	for _, c := range loadCases(t) {
 		if c.Train == nil {
 			continue // containers without a forward
