@@ -384,6 +384,21 @@ func (z *Reader) Prefix() (string, error) {
 	return name[:i], nil
 }
 
+// CheckPrefix reports, like PyTorch's getAllRecords, an ErrNoPrefix error
+// naming the first record that is not under Prefix()/.
+func (z *Reader) CheckPrefix() error {
+	p, err := z.Prefix()
+	if err != nil {
+		return err
+	}
+	for _, r := range z.records {
+		if !strings.HasPrefix(r.Name, p+"/") {
+			return fmt.Errorf("%w: %q is not under %q", ErrNoPrefix, r.Name, p+"/")
+		}
+	}
+	return nil
+}
+
 // Size returns the archive's size in bytes.
 func (z *Reader) Size() int64 { return z.size }
 

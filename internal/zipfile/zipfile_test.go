@@ -183,7 +183,18 @@ func TestReaderMatchesCPython(t *testing.T) {
 		}
 	}
 	for fname, a := range m.Corpus {
-		checkArchive(t, filepath.Join(testdataDir, "corpus", fname), a)
+		z := checkArchive(t, filepath.Join(testdataDir, "corpus", fname), a)
+		// every name must share entry #0's folder
+		first := a.Entries[0].Name
+		wantErr := !strings.Contains(first, "/")
+		for _, e := range a.Entries {
+			if wantErr || !strings.HasPrefix(e.Name, first[:strings.IndexByte(first, '/')+1]) {
+				wantErr = true
+			}
+		}
+		if err := z.CheckPrefix(); (err != nil) != wantErr || (err != nil && !errors.Is(err, ErrNoPrefix)) {
+			t.Errorf("%s: CheckPrefix %v", fname, err)
+		}
 	}
 }
 
