@@ -174,6 +174,9 @@ func TestReaderMatchesCPython(t *testing.T) {
 			if err != nil || p != wantPrefix {
 				t.Errorf("%s: Prefix %q, %v; want %q", fname, p, err, wantPrefix)
 			}
+			if err := z.CheckPrefix(); err != nil {
+				t.Errorf("%s: CheckPrefix: %v", fname, err)
+			}
 			// every PyTorch record's data starts on a 64-byte boundary
 			for _, r := range z.Records() {
 				if r.DataOffset%Alignment != 0 {
