@@ -18,6 +18,12 @@ import (
 	"github.com/pthkit/pth/pickle"
 )
 
+// bufSize is the read buffer for a record of n bytes: small records (most of a
+// TorchScript archive, all of a many-record zip) must not each cost 64 KiB.
+func bufSize(n int64) int {
+	return int(max(min(n, 64<<10), 4<<10))
+}
+
 // kind is what the first bytes of a stream say it is. Detection is by content,
 // never by name.
 type kind uint8
@@ -140,7 +146,7 @@ func (fs *fileScan) zip(where string, ra io.ReaderAt, size int64, depth int) {
 			fs.fail(rwhere, err)
 			continue
 		}
-		br := bufio.NewReaderSize(r, 64<<10)
+		br := bufio.NewReaderSize(r, bufSize(e.size))
 		head, err := br.Peek(512)
 		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 			fs.fail(rwhere, err)
@@ -173,7 +179,7 @@ func (fs *fileScan) tar(where string, r io.Reader, depth int) {
 			continue
 		}
 		mwhere := where + ":" + h.Name
-		br := bufio.NewReaderSize(tr, 64<<10)
+		br := bufio.NewReaderSize(tr, bufSize(h.Size))
 		switch path.Base(h.Name) {
 		case "storages":
 			fs.tarStorages(mwhere, br)

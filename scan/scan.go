@@ -356,7 +356,7 @@ func (fs *fileScan) nested(loader string, b []byte) {
 // source scans a seekable source: the file itself, or a buffered record.
 func (fs *fileScan) source(where string, ra io.ReaderAt, size int64, depth int, m mode) {
 	sr := io.NewSectionReader(ra, 0, size)
-	br := bufio.NewReaderSize(sr, 64<<10)
+	br := bufio.NewReaderSize(sr, bufSize(size))
 	head, _ := br.Peek(512)
 	k := sniff(head)
 	switch k {
