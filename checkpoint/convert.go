@@ -104,7 +104,7 @@ func ConvertFrom(src Checkpoint, out string, opts Options) (*Report, error) {
 	if opts.ShardSize > 0 {
 		return r, writeShards(src, out, to, plan, meta, &opts, r)
 	}
-	if to == Torch { // pth.SaveStateDict writes atomically itself
+	if to == Torch { // atomic itself
 		err = writeTorch(src, out, plan, r, r.stepper(&opts, plan))
 	} else {
 		err = atomicFile(out, func(w *os.File) error {
@@ -398,12 +398,18 @@ func ggufKVs(src Checkpoint, meta map[string]string, r *Report) []gguf.KV {
 	return kvs
 }
 
-// writeTorch saves the plan as a torch.save zip through package pth. The
-// state_dict is assembled in memory (pth.SaveStateDict takes a whole
-// StateDict), so memory is bounded by the checkpoint's size, not one tensor.
-// Tensors that shared a storage in a PyTorch source keep sharing it: the cast
-// of a shared storage's view is done once per identical view.
+// writeTorch writes the plan to path in torch.save's zip format, atomically:
+// streamed one storage at a time (writeTorchStream) when every tensor allows
+// it, else assembled into a StateDict for pth.SaveStateDict, which holds
+// every storage in memory. Tensors that shared a storage in a PyTorch source
+// keep sharing it; under a cast, identical views share one cast storage.
 func writeTorch(src Checkpoint, path string, plan []item, r *Report, step func(int64)) error {
+	if canStreamTorch(src, plan) {
+		return atomicFile(path, func(f *os.File) error {
+			return writeTorchStream(src, f, archiveName(path), plan, StateDictMetadata(src), step)
+		})
+	}
+	r.Warnings = append(r.Warnings, "some tensors need pth.SaveStateDict (no storage class or quantized): the whole state_dict is held in memory")
 	sd := &pth.StateDict{Tensors: map[string]*tensor.Tensor{}, Metadata: StateDictMetadata(src)}
 	cast := map[string]*tensor.Tensor{}
 	for _, it := range plan {
