@@ -486,3 +486,31 @@ func TestMapLocation(t *testing.T) {
 		t.Fatal("MapLocation of an int accepted")
 	}
 }
+
+// TestContainers checks the hand-built containers of
+// testdata/gen/adversarial_containers.py (old legacy view_metadata persistent
+// ids, pointer-like storage keys) against what PyTorch 1.13 loaded from them.
+func TestContainers(t *testing.T) {
+	b, err := os.ReadFile("testdata/containers/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Fixtures) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for i := range m.Fixtures {
+		fx := &m.Fixtures[i]
+		t.Run(filepath.Base(fx.File), func(t *testing.T) {
+			f, err := Open(fx.File, &Options{WeightsOnly: true})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer f.Close()
+			checkFixture(t, fx, f)
+		})
+	}
+}

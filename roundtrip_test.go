@@ -74,6 +74,15 @@ func checkPairs(t *testing.T, pairs [][2]string, weightsOnly bool) map[string]st
 func TestConvertRoundTripPyTorch(t *testing.T) {
 	needTorch(t)
 	m := loadManifest(t)
+	if b, err := os.ReadFile("testdata/containers/manifest.json"); err != nil {
+		t.Fatal(err)
+	} else {
+		var c manifest
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatal(err)
+		}
+		m.Fixtures = append(m.Fixtures, c.Fixtures...)
+	}
 	dir := t.TempDir()
 	var pairs [][2]string
 	for i, fx := range m.Fixtures {
