@@ -29,6 +29,7 @@ type tensorGolden struct {
 	}
 	Convert     map[string]json.RawMessage
 	Elementwise json.RawMessage
+	Quantized   json.RawMessage
 }
 
 func loadTensorGolden(t *testing.T) *tensorGolden {
@@ -574,5 +575,58 @@ func TestFloat8Tensors(t *testing.T) {
 				t.Errorf("%s %#02x: round trip gives %#02x", c.dt, i, rb[i])
 			}
 		}
+	}
+}
+
+func TestDequantizeMatchesTorch(t *testing.T) {
+	g := loadTensorGolden(t)
+	var rows []struct {
+		DType       string
+		Shape       []int64
+		Scheme      string
+		Raw         string
+		Scale       float64
+		ZeroPoint   int64 `json:"zero_point"`
+		Axis        int
+		Scales      []float64
+		ZeroPoints  []int64 `json:"zero_points"`
+		Dequantized []uint32
+	}
+	if err := json.Unmarshal(g.Quantized, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 10 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		dt, ok := ParseTorchName(r.DType)
+		if !ok {
+			t.Fatalf("dtype %q", r.DType)
+		}
+		raw, _ := hex.DecodeString(r.Raw)
+		x, err := FromBytes(dt, r.Shape, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Quant = &Quantization{Scheme: r.Scheme, Scale: r.Scale, ZeroPoint: r.ZeroPoint, Axis: r.Axis}
+		if r.Scales != nil {
+			x.Quant.Scales = FromFloat64([]int64{int64(len(r.Scales))}, r.Scales)
+			x.Quant.ZeroPoints = FromInt64([]int64{int64(len(r.ZeroPoints))}, r.ZeroPoints)
+		}
+		d, err := x.Dequantize()
+		if err != nil {
+			t.Fatalf("%s %s: %v", r.DType, r.Scheme, err)
+		}
+		v, _ := d.Float32s()
+		bad := 0
+		for i, w := range r.Dequantized {
+			if math.Float32bits(v[i]) != w && bad < 5 {
+				bad++
+				t.Errorf("%s %s axis %d [%d]: %v, torch %v", r.DType, r.Scheme, r.Axis, i, v[i], math.Float32frombits(w))
+			}
+		}
+	}
+	if _, err := FromFloat32([]int64{1}, []float32{1}).Dequantize(); !errors.Is(err, ErrDType) {
+		t.Errorf("Dequantize of float32: %v", err)
 	}
 }

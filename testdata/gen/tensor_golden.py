@@ -12,6 +12,8 @@ views and dtype conversions, the truth for pth's tensor package.
   indices, in row-major order).
 - "convert": float64/int64/float32 values converted by tensor.to(dtype), as bits.
 - "elementwise": per real dtype, raw bytes of edge values and their conversions.
+- "quantized": per-tensor and per-channel affine tensors, their int_repr bytes,
+  qparams and dequantize() output.
 """
 import json
 import os
@@ -150,9 +152,35 @@ def record(name, t, raw, integer):
     return r
 
 
+def quantized():
+    """Quantized tensors: int_repr bytes, qparams and q.dequantize() as float32 bits."""
+    torch.manual_seed(3)
+    out = []
+
+    def add(q, **params):
+        d = q.dequantize().contiguous()
+        out.append(dict(params, dtype=str(q.dtype)[6:], shape=list(q.shape), scheme=str(q.qscheme())[6:],
+                        raw=q.int_repr().contiguous().numpy().tobytes().hex(),
+                        dequantized=[int(v) for v in d.numpy().view("<u4").ravel()]))
+
+    x = torch.randn(3, 50) * 4
+    for dt, zp in [(torch.qint8, 3), (torch.quint8, 128), (torch.qint32, -7)]:
+        for scale in [0.0137, 0.25, 1e-3]:
+            add(torch.quantize_per_tensor(x, scale, zp, dt), scale=scale, zero_point=zp)
+    for axis in [0, 1]:
+        n = x.shape[axis]
+        scales = torch.rand(n, dtype=torch.float64) * 0.2 + 0.01
+        zps = torch.randint(-5, 5, (n,))
+        for dt in [torch.qint8, torch.quint8]:
+            z = zps + (128 if dt == torch.quint8 else 0)
+            q = torch.quantize_per_channel(x, scales, z, axis, dt)
+            add(q, axis=axis, scales=q.q_per_channel_scales().tolist(), zero_points=q.q_per_channel_zero_points().tolist())
+    return out
+
+
 def main():
     doc = {"torch_version": torch.__version__, "dtypes": dtypes(), "views": views(), "convert": convert(),
-           "elementwise": elementwise()}
+           "elementwise": elementwise(), "quantized": quantized()}
     with open(OUT, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
