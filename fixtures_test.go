@@ -2,6 +2,7 @@ package pth
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -33,8 +34,10 @@ type manifestFixture struct {
 	UnsafeGlobals  []string         `json:"unsafe_globals"`
 	Large          bool             `json:"large"`
 	Containers     []struct {
-		Path string `json:"path"`
-		Type string `json:"type"`
+		Path     string                    `json:"path"`
+		Type     string                    `json:"type"`
+		Keys     []any                     `json:"keys"`
+		Metadata map[string]map[string]any `json:"metadata"`
 	} `json:"containers"`
 }
 
@@ -297,6 +300,7 @@ func checkFixture(t *testing.T, fx *manifestFixture, f *File) {
 		}
 		seen[s] = g
 	}
+	checkContainers(t, fx, f.Root)
 	for _, want := range fx.Values {
 		if fx.isModel() {
 			break // the value is the module's repr
@@ -512,5 +516,113 @@ func TestContainers(t *testing.T) {
 			defer f.Close()
 			checkFixture(t, fx, f)
 		})
+	}
+}
+
+// containerAt follows a Walk path to a container (nil if absent).
+func containerAt(root Value, path string) Value {
+	if path == "" {
+		return root
+	}
+	var found Value
+	_ = walkContainers(root, "", func(p string, v Value) {
+		if p == path && found == nil {
+			found = v
+		}
+	})
+	return found
+}
+
+func walkContainers(v Value, path string, fn func(string, Value)) error {
+	fn(path, v)
+	var entries []pickle.Entry
+	var items []Value
+	switch x := v.(type) {
+	case *pickle.Dict:
+		entries = x.Entries
+	case *OrderedDict:
+		entries = x.Entries
+	case *Counter:
+		entries = x.Entries
+	case *pickle.List:
+		items = x.Items
+	case pickle.Tuple:
+		items = x
+	}
+	for _, e := range entries {
+		_ = walkContainers(e.Value, joinPath(path, e.Key), fn)
+	}
+	for i, e := range items {
+		_ = walkContainers(e, joinPath(path, int64(i)), fn)
+	}
+	return nil
+}
+
+// checkContainers compares container types, key order and state_dict _metadata
+// with the record.
+func checkContainers(t *testing.T, fx *manifestFixture, root Value) {
+	t.Helper()
+	for _, c := range fx.Containers {
+		v := containerAt(root, c.Path)
+		if v == nil {
+			t.Errorf("container %q (%s): missing", c.Path, c.Type)
+			continue
+		}
+		var keys []string
+		var od *OrderedDict
+		switch x := v.(type) {
+		case *OrderedDict:
+			od = x
+			if c.Type != "collections.OrderedDict" {
+				t.Errorf("container %q: OrderedDict, PyTorch %s", c.Path, c.Type)
+			}
+			for _, e := range x.Entries {
+				keys = append(keys, pyRepr(e.Key))
+			}
+		case *pickle.Dict:
+			if c.Type != "dict" {
+				t.Errorf("container %q: dict, PyTorch %s", c.Path, c.Type)
+			}
+			for _, e := range x.Entries {
+				keys = append(keys, pyRepr(e.Key))
+			}
+		}
+		var want []string
+		for _, k := range c.Keys {
+			switch x := k.(type) {
+			case string:
+				want = append(want, pyStr(x))
+			case map[string]any:
+				want = append(want, fmt.Sprint(x["repr"]))
+			}
+		}
+		if c.Keys != nil && keys != nil && !reflect.DeepEqual(keys, want) {
+			t.Errorf("container %q: keys %v, PyTorch %v", c.Path, keys, want)
+		}
+		if c.Metadata == nil {
+			continue
+		}
+		if od == nil || od.Metadata == nil {
+			t.Errorf("container %q: no _metadata, PyTorch has %v", c.Path, c.Metadata)
+			continue
+		}
+		got := map[string]map[string]any{}
+		for _, e := range od.Metadata.Entries {
+			k, _ := e.Key.(string)
+			m := map[string]any{}
+			if d, ok := e.Value.(*pickle.Dict); ok {
+				for _, f := range d.Entries {
+					if n, ok := f.Value.(int64); ok {
+						m[joinPath("", f.Key)] = float64(n) // JSON numbers
+					} else {
+						m[joinPath("", f.Key)] = f.Value
+					}
+				}
+			}
+			got[k] = m
+		}
+		if !reflect.DeepEqual(got, c.Metadata) {
+			t.Errorf("container %q: _metadata %v, PyTorch %v", c.Path, got, c.Metadata)
+		}
 	}
 }
