@@ -88,6 +88,30 @@ func describeModule(m nn.Module) (*moduleSpec, error) {
 		s.konst("groups", "int", int64(x.Groups))
 		s.body = fmt.Sprintf("return torch.conv2d(input, self.weight, self.bias, %s, %s, %s, %d)",
 			list2(x.Stride), list2(x.Padding), list2(x.Dilation), x.Groups)
+	case *nn.Conv1d:
+		s = builtin("Conv1d", "conv")
+		s.params = []namedTensor{{"weight", x.Weight, tensor.Float32}, {"bias", x.Bias, tensor.Float32}}
+		s.konst("in_channels", "int", int64(x.InChannels))
+		s.konst("out_channels", "int", int64(x.OutChannels))
+		s.konst("kernel_size", "Tuple[int]", ints(x.KernelSize))
+		s.konst("stride", "Tuple[int]", ints(x.Stride))
+		s.konst("padding", "Tuple[int]", ints(x.Padding))
+		s.konst("dilation", "Tuple[int]", ints(x.Dilation))
+		s.konst("groups", "int", int64(x.Groups))
+		s.body = fmt.Sprintf("return torch.conv1d(input, self.weight, self.bias, [%d], [%d], [%d], %d)",
+			x.Stride, x.Padding, x.Dilation, x.Groups)
+	case *nn.LayerNorm:
+		s = builtin("LayerNorm", "normalization")
+		s.params = []namedTensor{{"weight", x.Weight, tensor.Float32}, {"bias", x.Bias, tensor.Float32}}
+		shape := make([]string, len(x.NormalizedShape))
+		for i, d := range x.NormalizedShape {
+			shape[i] = fmt.Sprint(d)
+		}
+		s.konst("normalized_shape", "Tuple[int]", ints(x.NormalizedShape...))
+		s.konst("eps", "float", x.Eps)
+		s.konst("elementwise_affine", "bool", x.Affine)
+		s.body = fmt.Sprintf("return torch.layer_norm(input, [%s], self.weight, self.bias, %s, False)",
+			strings.Join(shape, ", "), pyLiteral(x.Eps))
 	case *nn.BatchNorm:
 		s = builtin(x.Class(), "batchnorm")
 		s.params = []namedTensor{{"weight", x.Weight, tensor.Float32}, {"bias", x.Bias, tensor.Float32}}
@@ -160,7 +184,13 @@ func describeModule(m nn.Module) (*moduleSpec, error) {
 	case *nn.Hardswish:
 		s = activation("Hardswish", "torch.hardswish(input)")
 	case *nn.GELU:
-		s = activation("GELU", fmt.Sprintf("torch.gelu(input, approximate=%q)", x.Approximate))
+		// The formula rather than gelu(approximate=…): some PyTorch builds (Debian's
+		// 1.13) have no approximate argument.
+		expr := "torch.gelu(input)"
+		if x.Approximate == "tanh" {
+			expr = "torch.mul(torch.mul(input, 0.5), torch.add(torch.tanh(torch.mul(torch.add(input, torch.mul(torch.pow(input, 3), 0.044715)), 0.79788456080286541)), 1.))"
+		}
+		s = activation("GELU", expr)
 		s.konst("approximate", "str", x.Approximate)
 	case Scripter:
 		mb := x.Module()

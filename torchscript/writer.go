@@ -37,7 +37,8 @@ type Scripter interface {
 // data/N, an empty constants.pkl and version 3, in PyTorch's zip layout. PyTorch opens
 // it with torch.jit.load and no Python class definitions.
 //
-// m may be built from nn's Sequential, Linear, Conv2d, BatchNorm (1d/2d), MaxPool2d,
+// m may be built from nn's Sequential, Linear, Conv1d, Conv2d, BatchNorm (1d/2d),
+// LayerNorm, MaxPool2d,
 // AvgPool2d, AdaptiveAvgPool2d, Flatten, Identity, Dropout, Softmax and the
 // activations (ReLU, ReLU6, Sigmoid, Tanh, SiLU, GELU, Hardsigmoid, Hardswish),
 // and from custom modules implementing Scripter. Other modules give ErrUnsupported.

@@ -87,6 +87,21 @@ func TestSaveRunsInPyTorch(t *testing.T) {
 	}{
 		{"simplenet", NewSimpleNet(), randInput(3, 10)},
 		{"convnet", convNet(), randInput(2, 3, 12, 12)},
+		{"seq1d", nn.NewSequential(
+			nn.NewConv1d(4, 6, 3, nn.Conv1dOptions{Padding: 1, Stride: 2}),
+			nn.NewLayerNorm([]int{5}, 0, true),
+			nn.NewGELU("tanh"),
+			nn.NewBatchNorm1d(6, nn.BatchNormOptions{Eps: 1e-3}),
+			nn.NewSiLU(),
+			nn.NewFlatten(),
+			nn.NewLinear(30, 8, true),
+			nn.NewHardswish(),
+			nn.NewDropout(0.3),
+			nn.NewLinear(8, 4, true),
+			nn.NewReLU6(),
+			nn.NewHardsigmoid(),
+			nn.NewSoftmax(-1),
+		), randInput(3, 4, 10)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.m.Module().Eval()
