@@ -833,8 +833,9 @@ func identity(v Value) (identityKey, bool) {
 		}
 		return identityKey{kind: idStr, p: unsafe.Pointer(unsafe.StringData(x)), n: len(x)}, true
 	case []byte:
-		if len(x) == 0 {
-			return identityKey{kind: idBytesVal}, true
+		// CPython keeps one object for b"" and for each one-byte bytes value.
+		if len(x) <= 1 {
+			return identityKey{kind: idBytesVal, s: string(x)}, true
 		}
 		return identityKey{kind: idBytes, p: unsafe.Pointer(&x[0]), n: len(x)}, true
 	case ByteArray:

@@ -28,8 +28,8 @@ type EncoderOptions struct {
 //     when the same object appears again. Identity follows CPython's id():
 //     *List, *Dict, *Set and *Object by pointer; a Tuple, string or []byte by its
 //     backing array (so a value decoded from a memo GET is shared again, and two
-//     equal strings built separately are not); Globals and "" by value (CPython keeps
-//     single objects for those).
+//     equal strings built separately are not); Globals, "", and bytes of length 0
+//     or 1 by value (CPython keeps single objects for those).
 //   - ints: BININT1/BININT2/BININT, else LONG1 (LONG4 past 255 bytes); floats BINFLOAT;
 //     str BINUNICODE; None, NEWTRUE, NEWFALSE.
 //   - tuples: EMPTY_TUPLE, TUPLE1–3, else MARK … TUPLE.
@@ -193,24 +193,8 @@ func (e *Encoder) save(v Value, depth int) error {
 		if e.memoGet(x) {
 			return nil
 		}
-		if len(x) == 0 {
-			if err := e.save(Global{"__builtin__", "bytes"}, depth); err != nil {
-				return err
-			}
-			e.op(OpEmptyTuple, OpReduce)
-		} else {
-			if err := e.save(Global{"_codecs", "encode"}, depth); err != nil {
-				return err
-			}
-			if err := e.save(latin1(x), depth); err != nil {
-				return err
-			}
-			if err := e.save(latin1Name, depth); err != nil {
-				return err
-			}
-			e.op(OpTuple2)
-			e.memoize(nil) // the args tuple is a fresh object
-			e.op(OpReduce)
+		if err := e.saveBytes(x, depth); err != nil {
+			return err
 		}
 		e.memoize(x)
 		return nil
@@ -224,9 +208,11 @@ func (e *Encoder) save(v Value, depth int) error {
 		if len(x) == 0 {
 			e.op(OpEmptyTuple)
 		} else {
-			if err := e.save([]byte(x), depth); err != nil {
+			// bytes(obj) is a new object each time, never shared.
+			if err := e.saveBytes(x, depth); err != nil {
 				return err
 			}
+			e.memoize(nil)
 			e.op(OpTuple1)
 			e.memoize(nil)
 		}
@@ -310,6 +296,47 @@ func (e *Encoder) save(v Value, depth int) error {
 		return e.saveObject(x, depth)
 	}
 	return fmt.Errorf("%w: Go type %T is not a pickle Value", ErrEncode, v)
+}
+
+// saveBytes writes the protocol-2 reduction of a bytes value, without its memo entry.
+func (e *Encoder) saveBytes(x []byte, depth int) error {
+	if len(x) == 0 {
+		if err := e.save(Global{"__builtin__", "bytes"}, depth); err != nil {
+			return err
+		}
+		e.op(OpEmptyTuple, OpReduce)
+		return nil
+	}
+	if err := e.save(Global{"_codecs", "encode"}, depth); err != nil {
+		return err
+	}
+	if err := e.save(latin1Str(x), depth); err != nil {
+		return err
+	}
+	if err := e.save(latin1Name, depth); err != nil {
+		return err
+	}
+	e.op(OpTuple2)
+	e.memoize(nil) // the args tuple is a fresh object
+	e.op(OpReduce)
+	return nil
+}
+
+// latin1Singletons are the one-character strings str(b, "latin1") gives for
+// one-byte bytes: CPython returns its single shared object for each, so two
+// equal one-byte bytes values share the memo entry of their text.
+var latin1Singletons = func() (t [256]string) {
+	for i := range t {
+		t[i] = string([]rune{rune(i)})
+	}
+	return t
+}()
+
+func latin1Str(b []byte) string {
+	if len(b) == 1 {
+		return latin1Singletons[b[0]]
+	}
+	return latin1(b)
 }
 
 // latin1Name is the one "latin1" string CPython shares between all bytes reductions.
