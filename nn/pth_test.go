@@ -1,9 +1,13 @@
 package nn
 
 import (
+	"archive/zip"
+	"bytes"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/pthkit/pth"
@@ -72,4 +76,71 @@ func TestGoSavedLoadsInPyTorch(t *testing.T) {
 		}
 		assertClose(t, c.name+": PyTorch on Go's weights", got, want, 1e-5)
 	}
+}
+
+// TestSavedFileMatchesPyTorch: PyTorch's weights loaded into the Go model and saved
+// back give PyTorch's own file: data.pkl (keys, order, dtypes, storages, _metadata)
+// and every tensor record byte for byte. The writer adds a byteorder record, as
+// PyTorch ≥ 2.0 does; PyTorch 1.13 omits it.
+func TestSavedFileMatchesPyTorch(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		build func() Module
+	}{
+		{"simplenet.pth", func() Module { return NewSimpleNet(10, 5, 2) }},
+		{"convnet.pth", func() Module { return NewConvNet() }},
+	} {
+		ref := filepath.Join(fixtureDir, c.file)
+		sd, err := pth.LoadStateDict(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.build()
+		if _, _, err := m.Module().LoadStateDict(sd, true); err != nil {
+			t.Fatal(err)
+		}
+		ours := filepath.Join(t.TempDir(), c.file) // same base name → same archive folder
+		if err := pth.SaveStateDict(ours, m.Module().StateDict()); err != nil {
+			t.Fatal(err)
+		}
+		want, got := zipRecords(t, ref), zipRecords(t, ours)
+		for name, w := range want {
+			g, ok := got[name]
+			if !ok {
+				t.Errorf("%s: our file lacks record %s", c.file, name)
+				continue
+			}
+			if !bytes.Equal(g, w) {
+				t.Errorf("%s: record %s differs from PyTorch's\n got %q\nwant %q", c.file, name, g, w)
+			}
+		}
+		for name := range got {
+			if _, ok := want[name]; !ok && !strings.HasSuffix(name, "/byteorder") {
+				t.Errorf("%s: extra record %s", c.file, name)
+			}
+		}
+	}
+}
+
+func zipRecords(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name] = b
+	}
+	return out
 }
