@@ -61,6 +61,12 @@ func TestPyTorchReadsOurArchive(t *testing.T) {
 		sum := sha256.Sum256(data)
 		want[name] = hex.EncodeToString(sum[:])
 	}
+	code := bytes.Repeat([]byte("def forward(self, x):\n    return x\n"), 40)
+	if err := zw.WriteRecordDeflated("code/__torch__.py", code); err != nil {
+		t.Fatal(err)
+	}
+	codeSum := sha256.Sum256(code)
+	want["code/__torch__.py"] = hex.EncodeToString(codeSum[:])
 	zw.WriteRecord("version", []byte("3\n"))
 	sum := sha256.Sum256([]byte("3\n"))
 	want["version"] = hex.EncodeToString(sum[:])

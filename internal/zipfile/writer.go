@@ -1,6 +1,8 @@
 package zipfile
 
 import (
+	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"hash"
@@ -31,8 +33,10 @@ type Writer struct {
 type centralEntry struct {
 	name       string
 	flags      uint16
+	method     uint16
 	crc        uint32
-	size       int64
+	size       int64 // uncompressed
+	csize      int64 // compressed (= size when stored)
 	headerOff  int64
 	descriptor bool
 }
@@ -94,6 +98,46 @@ func (zw *Writer) WriteRecord(name string, data []byte) error {
 // its data. The record is finished by the next CreateRecord, WriteRecord or Close,
 // which fail if fewer than size bytes were written.
 func (zw *Writer) CreateRecord(name string, size int64) (io.Writer, error) {
+	rw, err := zw.startRecord(name, size, Store)
+	if err != nil {
+		return nil, err // not a nil *recordWriter in a non-nil io.Writer
+	}
+	return rw, nil
+}
+
+// WriteRecordDeflated writes one record compressed with deflate, laid out as
+// PyTorch's writer lays out the records TorchScript compresses (code and
+// debug_pkl records over 200 bytes): version needed 20, method 8, data still
+// starting on a 64-byte boundary. The compressed bytes come from Go's
+// compress/flate, so they differ from miniz's; everything around them matches.
+// Records of 3 bytes or fewer are stored, as miniz does.
+func (zw *Writer) WriteRecordDeflated(name string, data []byte) error {
+	if len(data) <= 3 {
+		return zw.WriteRecord(name, data)
+	}
+	var comp bytes.Buffer
+	fw, err := flate.NewWriter(&comp, flate.DefaultCompression)
+	if err != nil {
+		return err
+	}
+	fw.Write(data)
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	rw, err := zw.startRecord(name, int64(len(data)), Deflate)
+	if err != nil {
+		return err
+	}
+	rw.entry.csize = int64(comp.Len())
+	rw.entry.crc = crc32.ChecksumIEEE(data)
+	if err := zw.write(comp.Bytes()); err != nil {
+		return err
+	}
+	rw.left = 0
+	return zw.finish()
+}
+
+func (zw *Writer) startRecord(name string, size int64, method uint16) (*recordWriter, error) {
 	if err := zw.finish(); err != nil {
 		return nil, err
 	}
@@ -135,9 +179,9 @@ func (zw *Writer) CreateRecord(name string, size int64) (io.Writer, error) {
 	}
 	h := make([]byte, 0, localLen+len(full)+len(zip64)+4+int(pad))
 	h = le.AppendUint32(h, sigLocal)
-	h = le.AppendUint16(h, 0) // version needed
+	h = le.AppendUint16(h, versionNeeded(method))
 	h = le.AppendUint16(h, flags)
-	h = le.AppendUint16(h, 0)                             // method: stored
+	h = le.AppendUint16(h, method)
 	h = le.AppendUint32(h, 0)                             // time, date
 	h = append(h, make([]byte, 12)...)                    // crc, sizes: in the data descriptor
 	h = le.AppendUint16(h, uint16(len(full)))             //
@@ -153,7 +197,7 @@ func (zw *Writer) CreateRecord(name string, size int64) (io.Writer, error) {
 		return nil, err
 	}
 	zw.cur = &recordWriter{zw: zw, left: size, crc: crc32.NewIEEE(),
-		entry: centralEntry{name: full, flags: flags, size: size, headerOff: off, descriptor: size > 0}}
+		entry: centralEntry{name: full, flags: flags, method: method, size: size, csize: size, headerOff: off, descriptor: size > 0}}
 	return zw.cur, nil
 }
 
@@ -193,14 +237,16 @@ func (zw *Writer) finish() error {
 	}
 	e := rw.entry
 	if e.descriptor {
-		e.crc = rw.crc.Sum32()
+		if e.method == Store {
+			e.crc = rw.crc.Sum32()
+		}
 		d := le.AppendUint32(nil, sigDataDesc)
 		d = le.AppendUint32(d, e.crc)
 		if e.size >= max32 || e.headerOff >= max32 {
-			d = le.AppendUint64(d, uint64(e.size))
+			d = le.AppendUint64(d, uint64(e.csize))
 			d = le.AppendUint64(d, uint64(e.size))
 		} else {
-			d = le.AppendUint32(d, uint32(e.size))
+			d = le.AppendUint32(d, uint32(e.csize))
 			d = le.AppendUint32(d, uint32(e.size))
 		}
 		if err := zw.write(d); err != nil {
@@ -209,6 +255,14 @@ func (zw *Writer) finish() error {
 	}
 	zw.central = append(zw.central, e)
 	return zw.err
+}
+
+// versionNeeded is what miniz writes: 0 for stored records, 2.0 for deflated ones.
+func versionNeeded(method uint16) uint16 {
+	if method == Deflate {
+		return 20
+	}
+	return 0
 }
 
 func min32(v int64) uint32 {
@@ -244,7 +298,7 @@ func (zw *Writer) Close() error {
 			extra = le.AppendUint16(extra, uint16(n))
 			if e.size >= max32 {
 				extra = le.AppendUint64(extra, uint64(e.size))
-				extra = le.AppendUint64(extra, uint64(e.size))
+				extra = le.AppendUint64(extra, uint64(e.csize))
 			}
 			if e.headerOff >= max32 {
 				extra = le.AppendUint64(extra, uint64(e.headerOff))
@@ -252,12 +306,12 @@ func (zw *Writer) Close() error {
 		}
 		cd = le.AppendUint32(cd, sigCentral)
 		cd = le.AppendUint16(cd, 0) // made by
-		cd = le.AppendUint16(cd, 0) // needed
+		cd = le.AppendUint16(cd, versionNeeded(e.method))
 		cd = le.AppendUint16(cd, e.flags)
-		cd = le.AppendUint16(cd, 0) // method
+		cd = le.AppendUint16(cd, e.method)
 		cd = le.AppendUint32(cd, 0) // time, date
 		cd = le.AppendUint32(cd, e.crc)
-		cd = le.AppendUint32(cd, min32(e.size))
+		cd = le.AppendUint32(cd, min32(e.csize))
 		cd = le.AppendUint32(cd, min32(e.size))
 		cd = le.AppendUint16(cd, uint16(len(e.name)))
 		cd = le.AppendUint16(cd, uint16(len(extra)))
