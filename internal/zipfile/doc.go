@@ -2,7 +2,8 @@
 // and TorchScript archives (caffe2's PyTorchStreamReader/Writer over miniz).
 //
 // Every record lives under one top-level folder ("archive/data.pkl"). The writer
-// stores records uncompressed with their data starting on a 64-byte boundary (a
+// stores records uncompressed (or deflated on request, as TorchScript's code
+// records are) with their data starting on a 64-byte boundary (a
 // "FB" padding extra field in the local header), follows each non-empty record
 // with a data descriptor, and always ends with ZIP64 end records — byte for byte
 // what PyTorch 1.13 writes, so a file written here is indistinguishable from one
