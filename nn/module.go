@@ -1,7 +1,9 @@
 package nn
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/pthkit/pth/tensor"
 )
@@ -86,6 +88,7 @@ func (b *ModuleBase) Version() int64 {
 // module also records its Go type name as its class name. Registering a name
 // twice replaces the child in its original position, as in PyTorch.
 func Add[T Module](parent Module, name string, child T) T {
+	checkName("module", name)
 	pb := parent.Module()
 	if pb.self == nil {
 		pb.self = parent
@@ -110,6 +113,14 @@ func Add[T Module](parent Module, name string, child T) T {
 	return child
 }
 
+// checkName panics on names PyTorch refuses (empty, or containing "."), since
+// they would make state_dict keys ambiguous.
+func checkName(kind, name string) {
+	if name == "" || strings.Contains(name, ".") {
+		panic(fmt.Sprintf("nn: %s name %q must be non-empty and must not contain \".\"", kind, name))
+	}
+}
+
 func typeName(m Module) string {
 	t := reflect.TypeOf(m)
 	for t.Kind() == reflect.Pointer {
@@ -124,6 +135,7 @@ func typeName(m Module) string {
 // RegisterParameter registers t (which may be nil, like a bias that is None)
 // as a parameter called name and returns it.
 func (b *ModuleBase) RegisterParameter(name string, t *Tensor) *Tensor {
+	checkName("parameter", name)
 	b.params = setSlot(b.params, &slot{name: name, t: t, persistent: true, dtype: tensor.Float32})
 	return t
 }
@@ -131,6 +143,7 @@ func (b *ModuleBase) RegisterParameter(name string, t *Tensor) *Tensor {
 // RegisterBuffer registers t as a buffer called name and returns it. A
 // non-persistent buffer is not part of the state_dict.
 func (b *ModuleBase) RegisterBuffer(name string, t *Tensor, persistent bool) *Tensor {
+	checkName("buffer", name)
 	b.buffers = setSlot(b.buffers, &slot{name: name, t: t, persistent: persistent, dtype: tensor.Float32})
 	return t
 }

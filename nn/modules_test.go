@@ -361,3 +361,16 @@ func TestLoadCastsDType(t *testing.T) {
 	m.Eval()
 	assertClose(t, "float64 weights", m.Forward(readNpy(t, "simplenet.in.npy")), readNpy(t, "simplenet.eval.npy"), 1e-5)
 }
+
+func TestBadNamesPanic(t *testing.T) {
+	for _, name := range []string{"", "a.b"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Add with name %q did not panic", name)
+				}
+			}()
+			Add(NewSequential(), name, NewReLU())
+		}()
+	}
+}

@@ -157,3 +157,18 @@ func TestTreeKeepsOtherValues(t *testing.T) {
 		t.Fatal("input tree was modified")
 	}
 }
+
+// TestLoadStateDict: remapping while loading PyTorch's DataParallel-style checkpoint.
+func TestLoadStateDict(t *testing.T) {
+	sd, err := LoadStateDict("../testdata/nn/simplenet_dp_ckpt.pth", Rules{StripPrefix("module.")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+	if !reflect.DeepEqual(sd.Keys, want) {
+		t.Fatalf("keys %v, want %v", sd.Keys, want)
+	}
+	if sd.Tensors["fc1.weight"] == nil || sd.Tensors["fc1.weight"].Shape[0] != 5 {
+		t.Fatal("fc1.weight missing or misshapen")
+	}
+}
