@@ -177,3 +177,37 @@ for _ in range(int(sys.argv[1])):
 		}
 	}
 }
+
+// TestGoldenUpToDate reruns testdata/gen/pickle_golden.py and requires the
+// committed files to be exactly what it writes. Python versions other than the
+// 3.11 that wrote them may pickle some objects differently: then it skips.
+func TestGoldenUpToDate(t *testing.T) {
+	py := pythonOrSkip(t)
+	ver, err := exec.Command(py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := strings.TrimSpace(string(ver)); v != "3.11" {
+		t.Skipf("golden files were written by CPython 3.11, this is %s", v)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(py, "../testdata/gen/pickle_golden.py", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("generator: %v\n%s", err, out)
+	}
+	fresh, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, _ := os.ReadDir(goldenDir)
+	if len(fresh) != len(committed) {
+		t.Errorf("generator wrote %d files, %d are committed", len(fresh), len(committed))
+	}
+	for _, f := range fresh {
+		a, _ := os.ReadFile(dir + "/" + f.Name())
+		b, err := os.ReadFile(goldenDir + "/" + f.Name())
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: committed file differs from the generator's output (rerun it)", f.Name())
+		}
+	}
+}

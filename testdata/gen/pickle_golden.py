@@ -3,7 +3,11 @@
 
 Run with any CPython 3.8+ (stdlib only), from the repository root:
 
-    python3 testdata/gen/pickle_golden.py
+    python3 testdata/gen/pickle_golden.py [OUT_DIR]
+
+(OUT_DIR defaults to testdata/pickle; the Go test TestGoldenUpToDate writes to a
+temporary directory and compares.) Written with CPython 3.11; other versions may
+pickle some class instances differently.
 
 Every object below is pickled with pickle.dumps in protocols 0-5 (CPython's C
 pickler), plus a few hand-written pickles for opcodes Python 3 never emits
@@ -400,6 +404,9 @@ REPR_KEYS = ("ints", "floats", "strings", "bytes", "bytes_single", "tuples", "co
 
 
 def main():
+    global OUT
+    if len(sys.argv) > 1:
+        OUT = sys.argv[1]
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
         if f.endswith(".pkl"):
