@@ -379,3 +379,31 @@ func TestConvertErrors(t *testing.T) {
 		t.Errorf("leftovers %v", ents)
 	}
 }
+
+// FuzzIndex feeds arbitrary index files to Open: errors, never a panic, and
+// never a shard outside the index's directory.
+func FuzzIndex(f *testing.F) {
+	for _, p := range []string{td("safetensors", "sharded", "model.safetensors.index.json")} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"weight_map":{"a":"../b"}}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "model.safetensors.index.json")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Open(p)
+		if err != nil {
+			return
+		}
+		for _, n := range c.Names() {
+			_, _ = c.Info(n) // shards are missing: errors expected
+		}
+		c.Close()
+	})
+}
