@@ -17,9 +17,11 @@ type dtypeInfo struct {
 }
 
 // dtypes lists every safetensors dtype pth can represent as a tensor.DType,
-// in the order of the Rust enum (safetensors/src/tensor.rs). The sub-byte
-// codes F4, F6_E2M3 and F6_E3M2 have no PyTorch dtype and are refused
-// with ErrUnknownDType.
+// ranked by the Rust enum (safetensors/src/tensor.rs): BOOL, F4, F6_E2M3,
+// F6_E3M2, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ, I16,
+// U16, F16, BF16, I32, U32, F32, C64, F64, I64, U64. The sub-byte codes F4,
+// F6_E2M3 and F6_E3M2 have no PyTorch dtype and are refused with
+// ErrUnknownDType.
 var dtypes = []dtypeInfo{
 	{"BOOL", tensor.Bool, 1, 0},
 	{"U8", tensor.Uint8, 1, 4},
@@ -27,19 +29,19 @@ var dtypes = []dtypeInfo{
 	{"F8_E5M2", tensor.Float8E5M2, 1, 6},
 	{"F8_E4M3", tensor.Float8E4M3FN, 1, 7},
 	{"F8_E8M0", tensor.Float8E8M0FNU, 1, 8},
-	{"F8_E4M3FNUZ", tensor.Float8E4M3FNUZ, 1, 8},
-	{"F8_E5M2FNUZ", tensor.Float8E5M2FNUZ, 1, 8},
-	{"I16", tensor.Int16, 2, 9},
-	{"U16", tensor.Uint16, 2, 10},
-	{"F16", tensor.Float16, 2, 11},
-	{"BF16", tensor.BFloat16, 2, 12},
-	{"I32", tensor.Int32, 4, 13},
-	{"U32", tensor.Uint32, 4, 14},
-	{"F32", tensor.Float32, 4, 15},
-	{"C64", tensor.Complex64, 8, 16},
-	{"F64", tensor.Float64, 8, 17},
-	{"I64", tensor.Int64, 8, 18},
-	{"U64", tensor.Uint64, 8, 19},
+	{"F8_E4M3FNUZ", tensor.Float8E4M3FNUZ, 1, 9},
+	{"F8_E5M2FNUZ", tensor.Float8E5M2FNUZ, 1, 10},
+	{"I16", tensor.Int16, 2, 11},
+	{"U16", tensor.Uint16, 2, 12},
+	{"F16", tensor.Float16, 2, 13},
+	{"BF16", tensor.BFloat16, 2, 14},
+	{"I32", tensor.Int32, 4, 15},
+	{"U32", tensor.Uint32, 4, 16},
+	{"F32", tensor.Float32, 4, 17},
+	{"C64", tensor.Complex64, 8, 18},
+	{"F64", tensor.Float64, 8, 19},
+	{"I64", tensor.Int64, 8, 20},
+	{"U64", tensor.Uint64, 8, 21},
 }
 
 var (

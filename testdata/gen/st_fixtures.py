@@ -30,8 +30,8 @@ GG = os.path.join(ROOT, "gguf")
 
 # Rust Dtype enum order (increasing alignment); the writer sorts by it, descending.
 ST_ORDER = ["BOOL", "F4", "F6_E2M3", "F6_E3M2", "U8", "I8", "F8_E5M2", "F8_E4M3",
-            "F8_E8M0", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "C64",
-            "F64", "I64", "U64"]
+            "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "I16", "U16", "F16", "BF16", "I32",
+            "U32", "F32", "C64", "F64", "I64", "U64"]
 ST_SIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2,
            "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "C64": 8, "F64": 8,
            "I64": 8, "U64": 8}
