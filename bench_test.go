@@ -55,3 +55,22 @@ func BenchmarkReadAll(b *testing.B) {
 		f.Close()
 	}
 }
+
+// BenchmarkOpenMany opens the generated 20,000-tensor state_dict
+// (testdata/gen/bench_gen.py) and indexes every tensor.
+func BenchmarkOpenMany(b *testing.B) {
+	const path = "testdata/fixtures/large/many.pt"
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("%s not generated: %v", path, err)
+	}
+	for b.Loop() {
+		f, err := Open(path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(Tensors(f.Root)) != 20000 {
+			b.Fatal("want 20,000 tensors")
+		}
+		f.Close()
+	}
+}

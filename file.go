@@ -229,6 +229,8 @@ type loader struct {
 	size     int64
 	mapped   []byte
 	userSafe map[string]bool
+	// pickleBytes is the size of the pickles decoded so far (sizes tables).
+	pickleBytes int
 }
 
 func open(ra io.ReaderAt, size int64, mapped []byte, name string, opts *Options) (*File, error) {
@@ -327,6 +329,7 @@ func (l *loader) decodeScanned(sc *pickleScan, record string, pload func(pickle.
 			return pload(id)
 		}
 	}
+	l.pickleBytes += len(sc.data)
 	v, err := pickle.Unmarshal(sc.data, po)
 	if err != nil {
 		return nil, locate(l.name, record, -1, err)
@@ -420,7 +423,7 @@ func parseStorageClass(name string) (dt tensor.DType, ok bool) {
 
 // interpret runs interpretation over the decoded root with open as the storage source.
 func (l *loader) interpret(root pickle.Value, record string, open storageSource) error {
-	in := newInterpreter(open, l.mapLoc)
+	in := newInterpreter(open, l.mapLoc, l.pickleBytes)
 	v, err := in.value(root)
 	if err != nil {
 		return locate(l.name, record, -1, err)

@@ -86,12 +86,14 @@ type interpreter struct {
 	depth    int
 }
 
-func newInterpreter(open storageSource, mapLoc func(string) string) *interpreter {
+// newInterpreter returns an interpreter; sizeHint (the pickle's length) presizes
+// its tables.
+func newInterpreter(open storageSource, mapLoc func(string) string, sizeHint int) *interpreter {
 	return &interpreter{
 		open:     open,
 		mapLoc:   mapLoc,
-		storages: map[storageCacheKey]*tensor.Storage{},
-		seen:     map[any]Value{},
+		storages: make(map[storageCacheKey]*tensor.Storage, sizeHint/256),
+		seen:     make(map[any]Value, sizeHint/64),
 		busy:     map[any]bool{},
 	}
 }
@@ -181,11 +183,17 @@ type tupleIdentity struct {
 	n int
 }
 
+// tupleKey returns the identity of a tuple worth remembering: one that holds
+// containers (only nesting can make sharing blow up; flat tuples such as sizes
+// and strides are cheap to revisit and far too many to track).
 func tupleKey(t pickle.Tuple) (tupleIdentity, bool) {
-	if len(t) == 0 {
-		return tupleIdentity{}, false
+	for _, e := range t {
+		switch e.(type) {
+		case pickle.Tuple, *pickle.List, *pickle.Dict, *pickle.Object, *pickle.Set:
+			return tupleIdentity{&t[0], len(t)}, true
+		}
 	}
-	return tupleIdentity{&t[0], len(t)}, true
+	return tupleIdentity{}, false
 }
 
 // fillDict sets the interpreted entries into d (keys stay as decoded).
@@ -376,6 +384,11 @@ func asFloat(v Value, what string) (float64, error) {
 
 // asInts accepts a tuple, list or torch.Size of ints (interpreted or not).
 func (in *interpreter) asInts(v Value, what string) ([]int64, error) {
+	if t, ok := v.(pickle.Tuple); ok { // the common case, without copying the tuple first
+		if out, ok := flatInts(t); ok {
+			return out, nil
+		}
+	}
 	v, err := in.value(v)
 	if err != nil {
 		return nil, err
@@ -400,6 +413,19 @@ func (in *interpreter) asInts(v Value, what string) ([]int64, error) {
 		out[i] = n
 	}
 	return out, nil
+}
+
+// flatInts converts a tuple of int64s.
+func flatInts(t pickle.Tuple) ([]int64, bool) {
+	out := make([]int64, len(t))
+	for i, e := range t {
+		n, ok := e.(int64)
+		if !ok {
+			return nil, false
+		}
+		out[i] = n
+	}
+	return out, true
 }
 
 func (in *interpreter) asTensor(v Value, what string) (*tensor.Tensor, error) {

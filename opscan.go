@@ -1,7 +1,6 @@
 package pth
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,9 +54,20 @@ type byteSource struct {
 	r   byteReader
 	buf []byte
 	max int64
+	// mem, when set, is the whole input: buf is then a prefix of it and no
+	// bytes are copied.
+	mem []byte
 }
 
 func (s *byteSource) readByte() (byte, error) {
+	if s.mem != nil {
+		n := len(s.buf)
+		if n >= len(s.mem) {
+			return 0, io.ErrUnexpectedEOF
+		}
+		s.buf = s.mem[:n+1]
+		return s.mem[n], nil
+	}
 	if int64(len(s.buf)) >= s.max {
 		return 0, errorf(pickle.ErrLimit, "pickle longer than %d bytes", s.max)
 	}
@@ -77,6 +87,14 @@ func (s *byteSource) read(n int64) ([]byte, error) {
 		return nil, errorf(pickle.ErrLimit, "pickle argument of %d bytes exceeds the limit", n)
 	}
 	start := len(s.buf)
+	if s.mem != nil {
+		if n > int64(len(s.mem)-start) {
+			s.buf = s.mem
+			return nil, io.ErrUnexpectedEOF
+		}
+		s.buf = s.mem[:start+int(n)]
+		return s.buf[start:], nil
+	}
 	s.buf = append(s.buf, make([]byte, n)...)
 	if _, err := io.ReadFull(s.r, s.buf[start:]); err != nil {
 		s.buf = s.buf[:start]
@@ -117,30 +135,42 @@ func (s *byteSource) uint(n int) (uint64, error) {
 // reading at most max bytes, and reports its globals and weights-only violations.
 // base is added to offsets in errors and results.
 func scanPickle(r byteReader, max int64, base int64) (*pickleScan, error) {
-	s := &byteSource{r: r, max: max}
+	return scanSource(&byteSource{r: r, max: max}, base)
+}
+
+func scanSource(s *byteSource, base int64) (*pickleScan, error) {
+	max := s.max
 	res := &pickleScan{firstBadOp: -1}
-	// A shadow of the stack that only tracks strings, enough to resolve
-	// STACK_GLOBAL's two string operands (directly pushed or memo GETs).
+	// A shadow of the last two stack pushes, tracking only strings: enough to
+	// resolve STACK_GLOBAL's two string operands (pushed directly or by memo GET).
+	// A slot names a string by its position in the scanned bytes (no pointers,
+	// so the memo shadow costs the garbage collector nothing).
 	type slot struct {
-		str   string
-		isStr bool
+		off, n int64
+		isStr  bool
 	}
-	var stack []slot
-	memo := map[uint64]slot{}
-	push := func(v slot) {
-		if len(stack) < 64 {
-			stack = append(stack, v)
-		} else {
-			copy(stack, stack[1:])
-			stack[len(stack)-1] = v
+	var prev, last slot
+	memoSmall := make([]slot, 0, 64+min(max/64, 1<<18)) // dense memo indices
+	memoBig := map[uint64]slot{}                        // sparse (hostile) ones
+	setMemo := func(i uint64, v slot) {
+		if i < uint64(len(memoSmall))+1<<16 && i < 1<<26 {
+			if n := uint64(len(memoSmall)); i >= n {
+				memoSmall = append(memoSmall, make([]slot, i+1-n)...)
+			}
+			memoSmall[i] = v
+			return
 		}
+		memoBig[i] = v
 	}
-	top := func() slot {
-		if len(stack) == 0 {
-			return slot{}
+	getMemo := func(i uint64) slot {
+		if i < uint64(len(memoSmall)) {
+			return memoSmall[i]
 		}
-		return stack[len(stack)-1]
+		return memoBig[i]
 	}
+	memoCount := uint64(0)
+	push := func(v slot) { prev, last = last, v }
+	top := func() slot { return last }
 	for {
 		off := base + int64(len(s.buf))
 		op, err := s.readByte()
@@ -168,12 +198,12 @@ func scanPickle(r byteReader, max int64, base int64) (*pickleScan, error) {
 					var b []byte
 					b, argErr = s.read(int64(n))
 					if op == 0x8c || op == 'U' {
-						pushed = slot{str: string(b), isStr: true}
+						pushed = slot{off: int64(len(s.buf) - len(b)), n: int64(len(b)), isStr: true}
 					}
 				case 'h':
-					pushed = memo[n]
+					pushed = getMemo(n)
 				case 'q':
-					memo[n] = top()
+					setMemo(n, top())
 				}
 			}
 		case 'M', 0x83: // two bytes
@@ -187,12 +217,12 @@ func scanPickle(r byteReader, max int64, base int64) (*pickleScan, error) {
 					var b []byte
 					b, argErr = s.read(int64(n))
 					if op == 'X' || op == 'T' {
-						pushed = slot{str: string(b), isStr: true}
+						pushed = slot{off: int64(len(s.buf) - len(b)), n: int64(len(b)), isStr: true}
 					}
 				case 'j':
-					pushed = memo[n]
+					pushed = getMemo(n)
 				case 'r':
-					memo[n] = top()
+					setMemo(n, top())
 				}
 			}
 		case 'G': // BINFLOAT
@@ -207,17 +237,19 @@ func scanPickle(r byteReader, max int64, base int64) (*pickleScan, error) {
 					var b []byte
 					b, argErr = s.read(int64(n))
 					if op == 0x8d {
-						pushed = slot{str: string(b), isStr: true}
+						pushed = slot{off: int64(len(s.buf) - len(b)), n: int64(len(b)), isStr: true}
 					}
 				}
 			}
 		case 0x94: // MEMOIZE
-			memo[uint64(len(memo))] = top()
+			setMemo(memoCount, top())
+			memoCount++
 		case 'F', 'I', 'L', 'P', 'S', 'V': // one line
 			var l string
 			l, argErr = s.line()
 			if op == 'S' || op == 'V' {
-				pushed = slot{str: strings.Trim(l, `'"`), isStr: true}
+				t := strings.Trim(l, `'"`)
+				pushed = slot{off: int64(len(s.buf)-1-len(l)) + int64(strings.Index(l, t)), n: int64(len(t)), isStr: true}
 			}
 		case 'g', 'p': // GET / PUT with a decimal line
 			var l string
@@ -227,9 +259,9 @@ func scanPickle(r byteReader, max int64, base int64) (*pickleScan, error) {
 				if perr != nil {
 					argErr = fmt.Errorf("bad memo index %q", l)
 				} else if op == 'g' {
-					pushed = memo[n]
+					pushed = getMemo(n)
 				} else {
-					memo[n] = top()
+					setMemo(n, top())
 				}
 			}
 		case 'c', 'i': // GLOBAL, INST: two lines
@@ -242,14 +274,11 @@ func scanPickle(r byteReader, max int64, base int64) (*pickleScan, error) {
 				res.globals = append(res.globals, scannedGlobal{off, pickle.Global{Module: mod, Name: name}})
 			}
 		case 0x93: // STACK_GLOBAL
-			var mod, name slot
-			if n := len(stack); n >= 2 {
-				mod, name = stack[n-2], stack[n-1]
-				stack = stack[:n-2]
-			}
+			mod, name := prev, last
+			prev, last = slot{}, slot{}
 			g := pickle.Global{Module: "<unresolved>", Name: "<unresolved>"}
 			if mod.isStr && name.isStr {
-				g = pickle.Global{Module: mod.str, Name: name.str}
+				g = pickle.Global{Module: string(s.buf[mod.off : mod.off+mod.n]), Name: string(s.buf[name.off : name.off+name.n])}
 			}
 			res.globals = append(res.globals, scannedGlobal{off, g})
 		default:
@@ -272,7 +301,7 @@ func scanPickle(r byteReader, max int64, base int64) (*pickleScan, error) {
 
 // scanBytes scans one pickle held in data.
 func scanBytes(data []byte) (*pickleScan, error) {
-	return scanPickle(bytes.NewReader(data), int64(len(data)), 0)
+	return scanSource(&byteSource{mem: data, max: int64(len(data)), buf: data[:0]}, 0)
 }
 
 // readInt64LE decodes a little-endian int64.
