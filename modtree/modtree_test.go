@@ -105,6 +105,7 @@ func TestDictLayout2x(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer a.Close()
 			root := build2x(a.Module, m.Tree)
 			n, err := modtree.Parse(root)
 			if err != nil {

@@ -17,6 +17,7 @@ func ExampleOpen() {
 		fmt.Println(err)
 		return
 	}
+	defer a.Close()
 	a.Module.Fprint(os.Stdout)
 	fmt.Println(a.Module.StateDict().Keys)
 	// Output:
@@ -51,6 +52,7 @@ func ExampleSave() {
 		fmt.Println(err)
 		return
 	}
+	defer a.Close()
 	a.Module.Fprint(os.Stdout)
 	// Output:
 	// __torch__.torch.nn.modules.container.Sequential [eval]

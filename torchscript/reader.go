@@ -51,6 +51,7 @@ type Archive struct {
 	// Module is the module tree recovered from Data.
 	Module *modtree.Node
 
+	file      *os.File
 	ra        io.ReaderAt
 	size      int64
 	zr        *zip.Reader
@@ -60,9 +61,8 @@ type Archive struct {
 	codeBytes int64
 }
 
-// Open reads the TorchScript archive at path. The returned archive's tensors read
-// their bytes from the file lazily; keep the file until done with them (Open leaves
-// it open for the life of the process; use Read with your own io.ReaderAt to manage it).
+// Open reads the TorchScript archive at path. The archive's tensors read their bytes
+// from the file when first used; Close the archive when done with them.
 func Open(name string) (*Archive, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -78,7 +78,19 @@ func Open(name string) (*Archive, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	a.file = f
 	return a, nil
+}
+
+// Close closes the file Open opened; tensor bytes not yet read are then unavailable.
+// It does nothing for archives from Read.
+func (a *Archive) Close() error {
+	if a.file == nil {
+		return nil
+	}
+	err := a.file.Close()
+	a.file = nil
+	return err
 }
 
 // IsTorchScript reports whether the zip in r holds a constants.pkl record, which is

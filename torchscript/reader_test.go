@@ -48,6 +48,7 @@ func checkDir(t *testing.T, dir string) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer a.Close()
 				modtreetest.CheckStateDict(t, a.Module.StateDict(), rec.StateDict)
 				modtreetest.CheckTree(t, "", a.Module, rec.Tree, false)
 				if kind == "script" {
@@ -185,6 +186,7 @@ func TestConstants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Close()
 	if len(a.Constants) != len(rec.Constants) {
 		t.Fatalf("%d constants, PyTorch %d", len(a.Constants), len(rec.Constants))
 	}
