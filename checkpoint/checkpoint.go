@@ -234,9 +234,12 @@ type torchCheckpoint struct {
 	f      *pth.File
 	names  []string
 	byName map[string]*tensor.Tensor
-	// others lists the non-tensor leaves ("epoch (int64)"), which no other
-	// format can hold.
+	// others lists the non-tensor leaves that are not plain scalars
+	// ("optimizer/state (…)"), which no other format can hold.
 	others []string
+	// scalars are the leaves holding a string, int64, float64 or bool, by path.
+	scalars     map[string]any
+	scalarOrder []string
 	prefix string
 	// meta is the state_dict's _metadata (per-module versions), or nil.
 	meta *pickle.Dict
@@ -265,7 +268,16 @@ func openTorch(path string) (*torchCheckpoint, error) {
 	_ = pth.Walk(f.Root, func(p string, v pth.Value) error {
 		found := pth.Tensors(v)
 		if len(found) == 0 {
-			c.others = append(c.others, fmt.Sprintf("%s (%T)", p, v))
+			switch v.(type) {
+			case string, int64, float64, bool:
+				if c.scalars == nil {
+					c.scalars = map[string]any{}
+				}
+				c.scalars[p] = v
+				c.scalarOrder = append(c.scalarOrder, p)
+			default:
+				c.others = append(c.others, fmt.Sprintf("%s (%T)", p, v))
+			}
 			return nil
 		}
 		for _, nt := range found {
@@ -357,9 +369,20 @@ func StateDictMetadata(c Checkpoint) *pickle.Dict {
 	return nil
 }
 
-// NonTensors lists the values of a PyTorch checkpoint that are not tensors
-// (for a training checkpoint: epoch, optimizer hyper-parameters, …) as
-// "path (Go type)"; nil for other formats.
+// NonTensors lists the values of a PyTorch checkpoint that are neither
+// tensors nor plain scalars (see Scalars) as "path (Go type)"; nil for other
+// formats.
+// Scalars returns the string, int64, float64 and bool values of a PyTorch
+// checkpoint (a training checkpoint's epoch, learning rates, …) by Walk path,
+// with the paths in file order; nil for other formats.
+func Scalars(c Checkpoint) (map[string]any, []string) {
+	t, ok := c.(*torchCheckpoint)
+	if !ok {
+		return nil, nil
+	}
+	return t.scalars, t.scalarOrder
+}
+
 func NonTensors(c Checkpoint) []string {
 	t, ok := c.(*torchCheckpoint)
 	if !ok {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pthkit/pth"
@@ -237,6 +238,29 @@ func metadataFor(src Checkpoint, to Format, r *Report) map[string]string {
 	for _, v := range NonTensors(src) {
 		r.Dropped = append(r.Dropped, "value "+v)
 	}
+	// Plain scalars (epoch, lr, …): GGUF keeps them typed, losslessly;
+	// safetensors keeps their text (strconv, shortest round-trip form for
+	// floats) in __metadata__, which loses only the type; others drop them.
+	scalars, order := Scalars(src)
+	for _, p := range order {
+		v := scalars[p]
+		switch to {
+		case Safetensors:
+			if meta == nil {
+				meta = map[string]string{}
+			}
+			if _, taken := meta[p]; taken {
+				r.Dropped = append(r.Dropped, fmt.Sprintf("value %s (%T; the metadata key is taken)", p, v))
+				continue
+			}
+			meta[p] = scalarText(v)
+			r.KeptAsMetadata = append(r.KeptAsMetadata, fmt.Sprintf("%s (%T, as text)", p, v))
+		case GGUF:
+			r.KeptAsMetadata = append(r.KeptAsMetadata, fmt.Sprintf("%s (%T, typed)", p, v))
+		default:
+			r.Dropped = append(r.Dropped, fmt.Sprintf("value %s (%T)", p, v))
+		}
+	}
 	if to == Safetensors {
 		if meta == nil {
 			meta = map[string]string{}
@@ -268,6 +292,24 @@ func sectionFor(src Checkpoint, name string, dt tensor.DType) (*io.SectionReader
 		return nil, false
 	}
 	return s.section(name)
+}
+
+// scalarText renders a scalar for string metadata.
+func scalarText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	}
+	return fmt.Sprint(v)
 }
 
 // tensorBytes returns the bytes of the named tensor cast to dt, contiguous.
@@ -394,6 +436,22 @@ func ggufKVs(src Checkpoint, meta map[string]string, r *Report) []gguf.KV {
 	}
 	if len(keys) > 0 && r != nil {
 		r.KeptAsMetadata = append(r.KeptAsMetadata, "string metadata as GGUF string values: "+strings.Join(keys, ", "))
+	}
+	scalars, order := Scalars(src)
+	for _, p := range order {
+		if _, dup := meta[p]; dup {
+			continue
+		}
+		switch v := scalars[p].(type) {
+		case string:
+			kvs = append(kvs, gguf.KV{Key: p, Type: gguf.TypeString, Value: v})
+		case int64:
+			kvs = append(kvs, gguf.KV{Key: p, Type: gguf.TypeInt64, Value: v})
+		case float64:
+			kvs = append(kvs, gguf.KV{Key: p, Type: gguf.TypeFloat64, Value: v})
+		case bool:
+			kvs = append(kvs, gguf.KV{Key: p, Type: gguf.TypeBool, Value: v})
+		}
 	}
 	return kvs
 }

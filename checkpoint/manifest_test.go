@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pthkit/pth/gguf"
 	"github.com/pthkit/pth/safetensors"
 )
 
@@ -168,4 +169,73 @@ func TestSections(t *testing.T) {
 		}
 		c.Close()
 	}
+}
+
+// TestTrainingCheckpointScalars: a training checkpoint's scalars (epoch,
+// loss, optimizer hyper-parameters) become safetensors metadata whose text
+// is Python's repr as PyTorch recorded it, and typed GGUF values; None and
+// other objects are reported as dropped.
+func TestTrainingCheckpointScalars(t *testing.T) {
+	raw, err := os.ReadFile(td("fixtures", "manifest.json"))
+	if err != nil {
+		t.Skipf("fixture manifest not present: %v", err)
+	}
+	var m struct {
+		Fixtures []struct {
+			File   string
+			Values []struct{ Path, Type, Repr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, fx := range m.Fixtures {
+		if fx.File != "testdata/fixtures/zip/checkpoint.pt" {
+			continue
+		}
+		dir := t.TempDir()
+		st := filepath.Join(dir, "c.safetensors")
+		r, err := Convert(filepath.Join("..", fx.File), st, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := safetensors.Open(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gg := filepath.Join(dir, "c.gguf")
+		if _, err := Convert(filepath.Join("..", fx.File), gg, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := gguf.Open(gg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropped := strings.Join(r.Dropped, "\n")
+		n := 0
+		for _, v := range fx.Values {
+			switch v.Type {
+			case "int", "float", "bool", "str":
+				n++
+				if got := f.Metadata[v.Path]; got != v.Repr {
+					t.Errorf("%s: metadata %q, PyTorch repr %q", v.Path, got, v.Repr)
+				}
+				gv, ok := g.Get(v.Path)
+				if !ok || scalarText(gv) != v.Repr {
+					t.Errorf("%s: GGUF value %v (%T), PyTorch repr %q", v.Path, gv, gv, v.Repr)
+				}
+			default:
+				if !strings.Contains(dropped, "value "+v.Path+" (") {
+					t.Errorf("%s (%s) not reported as dropped:\n%s", v.Path, v.Type, dropped)
+				}
+			}
+		}
+		f.Close()
+		g.Close()
+		if n < 10 {
+			t.Errorf("only %d scalars checked", n)
+		}
+		return
+	}
+	t.Fatal("zip/checkpoint.pt not in the manifest")
 }
