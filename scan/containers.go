@@ -40,6 +40,8 @@ const (
 	kindPreview
 	kindLegacy
 	kindPickle
+	kindSafetensors
+	kindGGUF
 )
 
 var legacyMagic = []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e}
@@ -65,6 +67,10 @@ func sniff(h []byte) kind {
 		return kindZlib // joblib's compressed pickles ('x' is not an opcode)
 	case bytes.HasPrefix(h, legacyMagic):
 		return kindLegacy
+	case bytes.HasPrefix(h, []byte("GGUF")):
+		return kindGGUF
+	case len(h) >= 9 && h[8] == '{' && binary.LittleEndian.Uint64(h) >= 2 && binary.LittleEndian.Uint64(h) <= 100<<20:
+		return kindSafetensors // 8-byte header length, then the JSON header
 	case len(h) > 0:
 		if _, ok := pickle.LookupOp(h[0]); ok {
 			return kindPickle

@@ -6,8 +6,10 @@
 // read as leniently as PyTorch), legacy torch.save streams (all five pickles),
 // ≤0.3 tar archives, TorchScript archives, numpy .npy object arrays and .npz,
 // gzip/zlib/bzip2-compressed (joblib-style) pickles, raw pickles of any protocol,
-// several pickles concatenated, polyglots (a pickle in front of a zip) and
-// archives nested in archives, up to a depth.
+// several pickles concatenated, polyglots (a pickle in front of a zip, a
+// safetensors or GGUF file whose bytes also parse as a pickle) and archives
+// nested in archives, up to a depth. Safetensors and GGUF files are model
+// files that cannot run code: they scan as safe unless they are also a pickle.
 //
 // Each pickle runs on a symbolic stack machine: GLOBAL, STACK_GLOBAL (through the
 // memo), INST, OBJ and EXT names are resolved; REDUCE, NEWOBJ, NEWOBJ_EX, OBJ,

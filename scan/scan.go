@@ -409,6 +409,13 @@ func (fs *fileScan) stream(where string, br *bufio.Reader, head []byte, k kind, 
 		fs.fail(where, fmt.Errorf("%w: PYTORCH1 preview format, which PyTorch itself refuses", ErrNotModel))
 	case kindLegacy:
 		fs.pickles5(where, br)
+	case kindSafetensors, kindGGUF:
+		// Formats that cannot run code. But their first bytes are also pickle
+		// opcodes ('X' BINUNICODE, 'G' BINFLOAT): a crafted file can be both, and
+		// torch.load(weights_only=False) on it runs the pickle. Scan it as one,
+		// speculatively: what does not parse as a pickle is the format's data.
+		fs.modelish = true
+		fs.pickleStream(where, br, 0, -1)
 	case kindPickle:
 		strict := 1
 		if m == modeSniff {

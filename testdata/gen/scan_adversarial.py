@@ -249,6 +249,36 @@ write("polyglot_pickle_then_zip.pt", P + zip_bytes([("archive/data.pkl", STATE)]
       "payload pickle at the start, a benign torch zip after it")
 write("polyglot_zip_payload.pt", STATE + zip_bytes([("archive/data.pkl", P)]), "dangerous", PG,
       "benign pickle at the start, payload in the zip at the end")
+# A safetensors file that is also a pickle. Its 8-byte header length starts with
+# 0x58, 'X' (BINUNICODE), whose 4-byte length (the next bytes of the header
+# length) ends the string inside a JSON string of the header; from there
+# SHORT_BINSTRING ops ('U' + a printable length) hop over the rest of the header,
+# the last one swallowing its closing '"}}'; the one tensor's data is the payload.
+K = len(P)
+L = 100  # BINUNICODE length: the pickle resumes at file offset 5 + L
+n = (L << 8) | 0x58
+prefix = '{"t":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]},"__metadata__":{"x":"' % (K, K)
+pos = L + 5 - 8  # header offset where the pickle resumes
+assert pos > len(prefix)
+body = bytearray(prefix.encode() + b"a" * (pos - len(prefix)))
+ok_len = set(range(0x20, 0x7F)) - {0x22, 0x5C}  # printable, and legal inside a JSON string
+while n - len(body) - 2 > 0x7E:  # hop: 'U', length, that many filler bytes
+    step = min(0x7E, n - len(body) - 2 - 0x40)
+    while step not in ok_len or (n - len(body) - 2 - step - 2) not in ok_len | set(range(0x7F, 1 << 20)):
+        step -= 1
+    body += b"U" + bytes([step]) + b"b" * step
+last = n - len(body) - 2  # the last hop swallows the header's closing '"}}'
+assert last in ok_len
+body += b"U" + bytes([last]) + b"c" * (last - 3) + b'"}}'
+hdr = bytes(body)
+assert len(hdr) == n and json.loads(hdr)["t"]["data_offsets"] == [0, K]
+st_poly = struct.pack("<Q", n) + hdr + P
+assert globals_of(st_poly) == PG  # CPython's disassembler reads the file as a pickle reaching os.system
+write("safetensors_pickle_polyglot.safetensors", st_poly, "dangerous", PG,
+      "valid safetensors layout that torch.load(weights_only=False) would unpickle")
+st_plain = b'{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+write("safetensors_plain.safetensors", struct.pack("<Q", len(st_plain)) + st_plain + b"\0\0\x80?", "safe", (),
+      "safetensors: no pickle, cannot run code")
 inner = zip_bytes([("archive/data.pkl", P)])
 write("nested_zip.zip", zip_bytes([("outer/model.pt", inner)]), "dangerous", PG, "a torch zip inside a zip")
 deep = zip_bytes([("archive/data.pkl", STATE)])
