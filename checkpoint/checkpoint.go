@@ -240,7 +240,7 @@ type torchCheckpoint struct {
 	// scalars are the leaves holding a string, int64, float64 or bool, by path.
 	scalars     map[string]any
 	scalarOrder []string
-	prefix string
+	prefix      string
 	// meta is the state_dict's _metadata (per-module versions), or nil.
 	meta *pickle.Dict
 	// fh and recs allow section copies of stored zip records (see section).
