@@ -65,9 +65,20 @@ func isLegacyMagic(head []byte) bool {
 	if err != nil || len(sc.data) > 64 {
 		return false
 	}
-	v, err := pickle.Unmarshal(sc.data, nil)
+	v, err := unmarshal(sc.data, nil)
 	m, ok := v.(*big.Int)
 	return err == nil && ok && m.Cmp(legacyMagicNumber) == 0
+}
+
+// unmarshal is pickle.Unmarshal that turns a panic inside the decoder into an
+// error: whatever the bytes, opening a file must not crash the program.
+func unmarshal(data []byte, opts *pickle.Options) (v pickle.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("%w: pickle decoder failed on this input (a bug in package pickle): %v", pickle.ErrMalformed, r)
+		}
+	}()
+	return pickle.Unmarshal(data, opts)
 }
 
 // Options configure reading. The zero value (or nil) reads anything readable.
@@ -330,7 +341,7 @@ func (l *loader) decodeScanned(sc *pickleScan, record string, pload func(pickle.
 		}
 	}
 	l.pickleBytes += len(sc.data)
-	v, err := pickle.Unmarshal(sc.data, po)
+	v, err := unmarshal(sc.data, po)
 	if err != nil {
 		return nil, locate(l.name, record, -1, err)
 	}
