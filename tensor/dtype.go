@@ -199,3 +199,24 @@ func ParseNumpyDescrOrder(descr string) (d DType, bigEndian bool, ok bool) {
 	d, ok = byNumpy[descr]
 	return d, false, ok
 }
+
+// ElementsPerByte is the number of elements one byte holds: 2 for quint4x2, 4 for
+// quint2x4 (PyTorch's packed sub-byte quantized dtypes, whose storages count bytes
+// while their tensors count elements), 1 otherwise.
+func (d DType) ElementsPerByte() int64 {
+	switch d {
+	case QUInt4x2:
+		return 2
+	case QUInt2x4:
+		return 4
+	}
+	return 1
+}
+
+// NBytes is the number of bytes n contiguous elements of d occupy.
+func (d DType) NBytes(n int64) int64 {
+	if per := d.ElementsPerByte(); per > 1 {
+		return (n + per - 1) / per
+	}
+	return n * int64(d.Size())
+}

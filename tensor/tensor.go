@@ -101,7 +101,9 @@ func (t *Tensor) Validate() error {
 	if t.Storage.DType.Valid() {
 		es = int64(t.Storage.DType.Size())
 	}
-	elems := t.Storage.NBytes / es
+	// Packed sub-byte dtypes (quint4x2, quint2x4) count bytes in their storage and
+	// elements in their tensors.
+	elems := t.Storage.NBytes / es * t.DType.ElementsPerByte()
 	if last >= elems {
 		return fmt.Errorf("%w: shape %v strides %v offset %d needs %d elements, storage %q holds %d",
 			ErrBounds, t.Shape, t.Strides, t.Offset, last+1, t.Storage.Key, elems)
@@ -167,6 +169,13 @@ func (t *Tensor) ContiguousBytes() ([]byte, error) {
 	n := t.Numel()
 	if n == 0 {
 		return []byte{}, nil
+	}
+	if per := t.DType.ElementsPerByte(); per > 1 {
+		// Packed elements: only whole-byte contiguous views can be cut out of the storage.
+		if !t.IsContiguous() || t.Offset%per != 0 {
+			return nil, fmt.Errorf("%w: non-contiguous or byte-misaligned view of packed %s", ErrDType, t.DType)
+		}
+		return data[t.Offset/per : (t.Offset+n+per-1)/per], nil
 	}
 	if t.IsContiguous() {
 		return data[t.Offset*es : (t.Offset+n)*es : (t.Offset+n)*es], nil

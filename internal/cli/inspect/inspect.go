@@ -123,7 +123,7 @@ func Build(path string, hash bool) (*Report, error) {
 		n := t.Numel()
 		info := TensorInfo{
 			Path: nt.Path, DType: t.DType.String(), Shape: shapeOrEmpty(t.Shape), Elements: n,
-			Bytes: n * int64(t.DType.Size()), Location: location(t), Parameter: nt.Parameter, RequiresGrad: t.RequiresGrad,
+			Bytes: t.DType.NBytes(n), Location: location(t), Parameter: nt.Parameter, RequiresGrad: t.RequiresGrad,
 		}
 		if hash {
 			b, err := t.ContiguousBytes()
@@ -144,7 +144,7 @@ func Build(path string, hash bool) (*Report, error) {
 			dt, _ := mt.DType.TensorDType()
 			n := numel(mt.Shape)
 			rep.Tensors = append(rep.Tensors, TensorInfo{Path: p, DType: string(mt.DType), Shape: shapeOrEmpty(mt.Shape),
-				Elements: n, Bytes: n * int64(dt.Size()), Location: "meta", RequiresGrad: mt.RequiresGrad})
+				Elements: n, Bytes: dt.NBytes(n), Location: "meta", RequiresGrad: mt.RequiresGrad})
 			rep.Totals.Tensors++
 			rep.Totals.Elements += n
 			return nil
