@@ -46,8 +46,12 @@ func gemm(m, n, k int, a []float32, lda int, transB bool, b []float32, ldb int, 
 			accumulate := p0 > 0 || beta != 0
 			for jr := 0; jr < nc; jr += nr {
 				for ir := 0; ir < mc; ir += mr {
-					kern6x16(kc, &buf.a[ir*kc], &buf.b[jr*kc], &buf.tile[0])
 					rows, cols := min(mr, mc-ir), min(nr, nc-jr)
+					if rows == mr && cols == nr {
+						kern6x16c(kc, &buf.a[ir*kc], &buf.b[jr*kc], &c[(j.i0+ir)*ldc+j.j0+jr], ldc, accumulate)
+						continue
+					}
+					kern6x16(kc, &buf.a[ir*kc], &buf.b[jr*kc], &buf.tile[0])
 					for i := 0; i < rows; i++ {
 						dst := c[(j.i0+ir+i)*ldc+j.j0+jr:][:cols]
 						src := buf.tile[i*nr:][:cols]
