@@ -68,6 +68,9 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	}
 	d := NewDecoder(nil, &o)
 	d.or = newOpReaderBytes(data, d.lim)
+	// Picklers memoize at most one value per 2 bytes of input; a quarter of
+	// that is a good first guess that avoids most regrowth.
+	d.memo = make([]Value, 0, min(len(data)/8+16, d.lim.MaxMemo))
 	v, err := d.Decode()
 	if err == io.EOF {
 		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
@@ -689,12 +692,17 @@ func (d *Decoder) checkDepth(v Value) error {
 }
 
 // walker measures a value tree: its size counting every reference (weight) and
-// its height. Nodes are memoized by identity, so the work is proportional to
-// the distinct nodes; nodes on the current path (cycles) count zero.
+// its height. Containers are memoized by address, so the work is proportional
+// to the distinct containers; containers on the current path (cycles) count zero.
 type walker struct {
 	budget   int64 // stop with ErrLimit once weight exceeds it; <0 means no budget
 	maxDepth int
-	seen     map[any][2]int64 // identity -> weight, height; height -1 while on the path
+	seen     map[unsafe.Pointer]walkRec
+}
+
+type walkRec struct {
+	weight int64
+	height int32 // -1 while on the path
 }
 
 var errTooDeep = fmt.Errorf("%w: value nests deeper than MaxDepth", ErrLimit)
@@ -703,9 +711,7 @@ func (w *walker) walk(v Value, depth int) (weight, height int64, err error) {
 	if depth > w.maxDepth {
 		return 0, 0, errTooDeep
 	}
-	var children []Value
-	var entries []Entry
-	var extra []Value
+	var key unsafe.Pointer
 	switch x := v.(type) {
 	case string:
 		return 1 + int64(len(x))/64, 0, nil
@@ -714,78 +720,105 @@ func (w *walker) walk(v Value, depth int) (weight, height int64, err error) {
 	case ByteArray:
 		return 1 + int64(len(x))/64, 0, nil
 	case Tuple:
-		children = x
-	case *List:
-		children = x.Items
-	case *Set:
-		children = x.Items
-	case *Dict:
-		entries = x.Entries
-	case *Object:
-		extra = []Value{x.Callable, x.Args, x.State}
-		if x.Kwargs != nil {
-			extra = append(extra, x.Kwargs)
+		if len(x) == 0 {
+			return 1, 0, nil
 		}
-		children = x.Appended
-		entries = x.Items
+		key = unsafe.Pointer(&x[0])
+	case *List:
+		key = unsafe.Pointer(x)
+	case *Set:
+		key = unsafe.Pointer(x)
+	case *Dict:
+		key = unsafe.Pointer(x)
+	case *Object:
+		key = unsafe.Pointer(x)
 	case PersistentID:
-		extra = []Value{x.ID}
+		cw, ch, err := w.walk(x.ID, depth+1)
+		return cw + 1, ch + 1, err
 	default:
 		return 1, 0, nil
 	}
-	key, hasKey := identity(v)
-	if hasKey {
-		if w.seen == nil {
-			w.seen = make(map[any][2]int64)
-		}
-		if r, ok := w.seen[key]; ok {
-			if r[1] < 0 {
-				return 0, 0, nil // a cycle: already counted on this path
-			}
-			if depth+int(r[1]) > w.maxDepth {
-				return 0, 0, errTooDeep
-			}
-			return r[0], r[1], nil
-		}
-		w.seen[key] = [2]int64{0, -1}
+	if w.seen == nil {
+		w.seen = make(map[unsafe.Pointer]walkRec)
 	}
-	weight = 1
-	add := func(c Value) error {
-		cw, ch, err := w.walk(c, depth+1)
-		if err != nil {
-			return err
+	if r, ok := w.seen[key]; ok {
+		if r.height < 0 {
+			return 0, 0, nil // a cycle: already counted on this path
 		}
-		weight += cw
-		if ch+1 > height {
-			height = ch + 1
+		if depth+int(r.height) > w.maxDepth {
+			return 0, 0, errTooDeep
 		}
-		if w.budget >= 0 && weight > w.budget {
-			return fmt.Errorf("%w: more than MaxElements elements (counting shared references)", ErrLimit)
-		}
-		return nil
+		return r.weight, int64(r.height), nil
 	}
-	for _, c := range children {
-		if err := add(c); err != nil {
-			return 0, 0, err
+	w.seen[key] = walkRec{height: -1}
+	acc := walkAcc{w: w, depth: depth + 1, weight: 1}
+	switch x := v.(type) {
+	case Tuple:
+		acc.values(x)
+	case *List:
+		acc.values(x.Items)
+	case *Set:
+		acc.values(x.Items)
+	case *Dict:
+		acc.entries(x.Entries)
+	case *Object:
+		acc.add(x.Callable)
+		acc.values(x.Args)
+		acc.add(x.State)
+		if x.Kwargs != nil {
+			acc.add(x.Kwargs)
 		}
+		acc.values(x.Appended)
+		acc.entries(x.Items)
 	}
-	for _, e := range entries {
-		if err := add(e.Key); err != nil {
-			return 0, 0, err
+	if acc.err != nil {
+		return 0, 0, acc.err
+	}
+	w.seen[key] = walkRec{weight: acc.weight, height: int32(acc.height)}
+	return acc.weight, acc.height, nil
+}
+
+// walkAcc accumulates the children of one container.
+type walkAcc struct {
+	w              *walker
+	depth          int
+	weight, height int64
+	err            error
+}
+
+func (a *walkAcc) add(c Value) {
+	if a.err != nil {
+		return
+	}
+	cw, ch, err := a.w.walk(c, a.depth)
+	if err != nil {
+		a.err = err
+		return
+	}
+	a.weight += cw
+	a.height = max(a.height, ch+1)
+	if a.w.budget >= 0 && a.weight > a.w.budget {
+		a.err = fmt.Errorf("%w: more than MaxElements elements (counting shared references)", ErrLimit)
+	}
+}
+
+func (a *walkAcc) values(vs []Value) {
+	for _, c := range vs {
+		if a.err != nil {
+			return
 		}
-		if err := add(e.Value); err != nil {
-			return 0, 0, err
+		a.add(c)
+	}
+}
+
+func (a *walkAcc) entries(es []Entry) {
+	for _, e := range es {
+		if a.err != nil {
+			return
 		}
+		a.add(e.Key)
+		a.add(e.Value)
 	}
-	for _, c := range extra {
-		if err := add(c); err != nil {
-			return 0, 0, err
-		}
-	}
-	if hasKey {
-		w.seen[key] = [2]int64{weight, height}
-	}
-	return weight, height, nil
 }
 
 // identityKey identifies a Value the way CPython's id() would for the objects
