@@ -206,3 +206,30 @@ func TestConstants(t *testing.T) {
 	}
 	modtreetest.CheckStateDict(t, a.Module.StateDict(), rec.StateDict)
 }
+
+// TestTypedContainers reads attributes PyTorch pickled through torch.jit._pickle
+// (build_intlist, build_doublelist, restore_type_tag) and compares them with the
+// values torch.jit.load gave back.
+func TestTypedContainers(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(modtreetest.Dir(), "typed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		File      string
+		Attrs     map[string]any
+		StateDict modtreetest.StateDictRecord `json:"state_dict"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&rec); err != nil {
+		t.Fatal(err)
+	}
+	a, err := torchscript.Open(filepath.Join(modtreetest.Dir(), rec.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	modtreetest.CheckAttrs(t, "(root)", a.Module, rec.Attrs, true)
+	modtreetest.CheckStateDict(t, a.Module.StateDict(), rec.StateDict)
+}

@@ -109,6 +109,36 @@ def write_constants(out_dir):
         f.write("\n")
 
 
+class Typed(nn.Module):
+    """Scripted, its attributes become typed slots: lists go through
+    torch.jit._pickle.build_intlist / build_doublelist, dicts through restore_type_tag."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = [3, 1, 4]
+        self.scales = [0.5, 2.0]
+        self.table = {"a": 1, "b": 2}
+        self.label = "typed"
+        self.flag = True
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.fc(x) * self.sizes[0] * self.scales[0] + self.table["a"]
+
+
+def write_typed(out_dir):
+    """A scripted archive with typed container attributes, and torch's view of them."""
+    m = Typed().eval()
+    p = os.path.join(out_dir, "typed_script.pt")
+    torch.jit.save(torch.jit.script(m), p)
+    loaded = torch.jit.load(p)
+    attrs = {k: getattr(loaded, k) for k in ("sizes", "scales", "table", "label", "flag")}
+    with open(os.path.join(out_dir, "typed.json"), "w") as f:
+        json.dump({"file": os.path.basename(p), "attrs": attrs,
+                   "state_dict": state_dict_record(loaded.state_dict())}, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def build(name):
     """Builds a model deterministically (same seed, same weights every run)."""
     torch.manual_seed(0)
@@ -238,6 +268,7 @@ def generate(large):
             json.dump(manifest, f, indent=1, sort_keys=True)
             f.write("\n")
         write_constants(SMALL_DIR)
+        write_typed(SMALL_DIR)
     else:
         os.makedirs(LARGE_DIR, exist_ok=True)
         manifest = {"torch": torch.__version__}
