@@ -246,12 +246,24 @@ func TestShardedRoundTrip(t *testing.T) {
 	if d, err := Diff(src, c); err != nil || !d.Equal() {
 		t.Errorf("diff after sharding: %v %+v", err, d)
 	}
+	// PyTorch shards with pytorch_model.bin.index.json read back equal.
+	outPT := filepath.Join(dir, "pt_shards")
+	r, err = Convert(td("safetensors", "sharded"), outPT, Options{ShardSize: 60, To: Torch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Files) != 4 || r.Files[3] != "pytorch_model.bin.index.json" || r.Files[0] != "pytorch_model-00001-of-00003.bin" {
+		t.Errorf("files %v", r.Files)
+	}
+	if d, err := DiffFiles(td("safetensors", "sharded"), outPT); err != nil || !d.Equal() {
+		t.Errorf("diff after torch sharding: %v %+v", err, d)
+	}
 	// The output directory must not exist yet; nothing is left behind on failure.
 	if _, err := Convert(td("safetensors", "sharded"), out, Options{ShardSize: 60}); !errors.Is(err, os.ErrExist) {
 		t.Errorf("existing output: %v", err)
 	}
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
+	if len(ents) != 2 {
 		t.Errorf("leftovers in %s: %v", dir, ents)
 	}
 }
