@@ -28,6 +28,7 @@ type OpcodeError struct {
 	Err    error // the cause; wraps one of the sentinel errors
 }
 
+// Error returns "pickle: offset N: opcode NAME: cause".
 func (e *OpcodeError) Error() string {
 	return fmt.Sprintf("pickle: offset %d: opcode %s: %v", e.Offset, OpName(e.Op), e.Err)
 }
