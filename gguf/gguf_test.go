@@ -355,6 +355,7 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"magic", []byte("GGML\x03\x00\x00\x00"), ErrFormat},
 		{"version", append([]byte("GGUF"), 9, 0, 0, 0), ErrVersion},
+		{"big-endian", append([]byte("GGUF"), 0, 0, 0, 3), ErrVersion},
 		{"huge tensor count", hdr(math.MaxUint64, 0), ErrLimit},
 		{"huge kv count", hdr(0, 1<<40), ErrLimit},
 		{"huge string", hdr(0, 1, binary.LittleEndian.AppendUint64(nil, 1<<50)...), ErrLimit},

@@ -400,6 +400,9 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 		return nil, err
 	}
 	if f.Version != 3 && f.Version != 2 {
+		if bits.ReverseBytes32(f.Version) <= 3 {
+			return nil, fmt.Errorf("%w: a big-endian GGUF file (version %d byte-swapped); pth reads little-endian files only", ErrVersion, bits.ReverseBytes32(f.Version))
+		}
 		return nil, fmt.Errorf("%w: %d (pth reads 2 and 3)", ErrVersion, f.Version)
 	}
 	// Minimum encoded sizes: a tensor info is ≥ 8+4+4+8 bytes, a KV ≥ 8+4+1.
