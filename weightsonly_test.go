@@ -133,3 +133,28 @@ func TestWeightsOnlyBlockedModule(t *testing.T) {
 		t.Fatalf("UnsafeGlobals %v", got)
 	}
 }
+
+// TestGlobalsStackGlobal: Globals resolves protocol-4 STACK_GLOBAL operands and
+// protocol-0 GLOBAL lines, in order, once each. The pickles are CPython 3.11's
+// pickle.dumps([collections.OrderedDict, argparse.Namespace(, collections.OrderedDict)], protocol=4 / 0).
+func TestGlobalsStackGlobal(t *testing.T) {
+	for _, data := range [][]byte{
+		[]byte("\x80\x04\x95>\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93\x94\x8c\x08argparse\x94\x8c\tNamespace\x94\x93\x94h\x03e."),
+		[]byte("(lp0\nccollections\nOrderedDict\np1\nacargparse\nNamespace\np2\na."),
+	} {
+		f, err := NewReader(&readerAt{data}, int64(len(data)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := f.Globals(); len(g) != 2 || g[0] != "collections.OrderedDict" || g[1] != "argparse.Namespace" {
+			t.Errorf("Globals %v", g)
+		}
+		if u := f.UnsafeGlobals(); len(u) != 1 || u[0] != "argparse.Namespace" {
+			t.Errorf("UnsafeGlobals %v", u)
+		}
+		_, err = NewReader(&readerAt{data}, int64(len(data)), &Options{WeightsOnly: true})
+		if !errors.Is(err, ErrWeightsOnly) && !errors.Is(err, ErrUnsafeGlobal) {
+			t.Errorf("weights-only: %v", err)
+		}
+	}
+}
