@@ -198,3 +198,29 @@ for k, v in e.items():
 		t.Errorf("numpy disagrees: %v\n%s", err, b)
 	}
 }
+
+// TestPythonSafetensors loads pth's safetensors output with the Python
+// safetensors package where it is installed (it is not a Debian package, so
+// its absence is not a CI failure; the spec readers in the safetensors tests
+// cover the format).
+func TestPythonSafetensors(t *testing.T) {
+	py := python(t)
+	if err := exec.Command(py, "-c", "import safetensors.torch").Run(); err != nil {
+		t.Skip("the Python safetensors package is not installed")
+	}
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	if _, err := Convert(td("safetensors", "all_dtypes.pt"), out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import sys, torch
+from safetensors.torch import load_file
+a = torch.load(sys.argv[1]); b = load_file(sys.argv[2])
+assert set(a) == set(b)
+for k in a:
+    assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and torch.equal(a[k], b[k]), k
+`
+	if b, err := exec.Command(py, "-c", script, td("safetensors", "all_dtypes.pt"), out).CombinedOutput(); err != nil {
+		t.Errorf("safetensors.torch.load_file disagrees: %v\n%s", err, b)
+	}
+}
