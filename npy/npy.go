@@ -406,8 +406,10 @@ func readSized(r io.Reader, size int64) (*tensor.Tensor, error) {
 	if have := size - h.DataOffset; have != n {
 		return nil, fmt.Errorf("%w: shape %v of %s needs %d bytes, the file has %d after the header", ErrSize, h.Shape, h.Descr, n, have)
 	}
-	data := make([]byte, n)
-	if _, err := io.ReadFull(r, data); err != nil {
+	// readN grows its buffer as bytes arrive: a size declared by a zip entry
+	// (which a deflate bomb can inflate) is not allocated up front.
+	data, err := readN(r, n)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSize, err)
 	}
 	return h.tensor(data), nil
