@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pthkit/pth/pickle"
+	"github.com/pthkit/pth/tensor"
 )
 
 const torchPython = "/usr/bin/python3"
@@ -154,5 +157,73 @@ func TestSaveStateDictWeightsOnly(t *testing.T) {
 		if r, ok := res[p[0]]; !ok || r != "" {
 			t.Errorf("%s: PyTorch weights_only: %q", p[0], r)
 		}
+	}
+}
+
+// TestSaveGoValuesPyTorch saves a checkpoint built in Go (not read from a file)
+// and has PyTorch check every value it loads from it.
+func TestSaveGoValuesPyTorch(t *testing.T) {
+	needTorch(t)
+	base := tensor.FromFloat32([]int64{6}, []float32{0, 1, 2, 3, 4, 5})
+	view := &tensor.Tensor{Storage: base.Storage, DType: tensor.Float32, Shape: []int64{2, 2}, Strides: []int64{1, 2}, Offset: 1}
+	half, err := base.Convert(tensor.Float16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := NewOrderedDict()
+	sd.Set("fc.weight", tensor.FromFloat32([]int64{2, 3}, []float32{1, 2, 3, 4, 5, 6}))
+	sd.Set("fc.bias", tensor.FromInt64([]int64{2}, []int64{-1, 1 << 40}))
+	sd.Metadata = pickle.NewDict()
+	v := pickle.NewDict()
+	v.Set("version", int64(1))
+	sd.Metadata.Set("", v)
+	sd.Metadata.Set("fc", v)
+	root := pickle.NewDict()
+	root.Set("state_dict", sd)
+	root.Set("base", base)
+	root.Set("view", view)
+	root.Set("half", half)
+	root.Set("param", &Parameter{Tensor: tensor.FromFloat32([]int64{1}, []float32{7}), RequiresGrad: true})
+	root.Set("epoch", 3)
+	root.Set("lr", 0.25)
+	root.Set("name", "héllo")
+	root.Set("raw", []byte{0, 1, 255})
+	root.Set("list", &pickle.List{Items: []Value{int64(1), "two", nil, true}})
+	root.Set("tuple", pickle.Tuple{int64(1), 2.5})
+	root.Set("set", &pickle.Set{Items: []Value{int64(3), int64(4)}})
+	root.Set("size", Size{2, 3})
+	root.Set("device", Device{Type: "cuda", Index: 1})
+	root.Set("dtype", DType("bfloat16"))
+	root.Set("complex", complex(1.5, -2))
+	root.Set("np", &NDArray{DType: "<f4", Shape: []int64{2}, Data: []byte{0, 0, 128, 63, 0, 0, 0, 64}})
+	path := filepath.Join(t.TempDir(), "go.pt")
+	if err := Save(path, root, nil); err != nil {
+		t.Fatal(err)
+	}
+	check := `
+import sys, collections, numpy as np, torch
+d = torch.load(sys.argv[1])
+sd = d["state_dict"]
+assert type(sd) is collections.OrderedDict, type(sd)
+assert list(sd) == ["fc.weight", "fc.bias"]
+assert sd._metadata == {"": {"version": 1}, "fc": {"version": 1}}, sd._metadata
+assert sd["fc.weight"].tolist() == [[1, 2, 3], [4, 5, 6]]
+assert sd["fc.bias"].dtype == torch.int64 and sd["fc.bias"].tolist() == [-1, 1 << 40]
+assert d["view"].storage().data_ptr() == d["base"].storage().data_ptr()
+assert d["view"].tolist() == [[1, 3], [2, 4]] and d["view"].stride() == (1, 2) and d["view"].storage_offset() == 1
+assert d["half"].dtype == torch.float16 and d["half"].tolist() == [0, 1, 2, 3, 4, 5]
+p = d["param"]
+assert isinstance(p, torch.nn.Parameter) and p.requires_grad and p.tolist() == [7]
+assert d["epoch"] == 3 and d["lr"] == 0.25 and d["name"] == "h\u00e9llo" and d["raw"] == b"\x00\x01\xff"
+assert d["list"] == [1, "two", None, True] and d["tuple"] == (1, 2.5) and d["set"] == {3, 4}
+assert d["size"] == torch.Size([2, 3]) and type(d["size"]) is torch.Size
+assert d["device"] == torch.device("cuda", 1) and d["dtype"] is torch.bfloat16
+assert d["complex"] == complex(1.5, -2)
+assert isinstance(d["np"], np.ndarray) and d["np"].dtype == np.float32 and d["np"].tolist() == [1.0, 2.0]
+print("ok")
+`
+	out, err := exec.Command(torchPython, "-c", check, path).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("PyTorch: %v\n%s", err, out)
 	}
 }
