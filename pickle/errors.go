@@ -24,12 +24,15 @@ var (
 // OpcodeError reports a failure at one opcode.
 type OpcodeError struct {
 	Offset int64 // offset of the opcode byte in the stream
-	Op     byte  // the opcode
+	Op     byte  // the opcode; 0 (not an opcode) when the input ended between opcodes
 	Err    error // the cause; wraps one of the sentinel errors
 }
 
-// Error returns "pickle: offset N: opcode NAME: cause".
+// Error returns "pickle: offset N: opcode NAME: cause" (without the opcode part when Op is 0).
 func (e *OpcodeError) Error() string {
+	if e.Op == 0 {
+		return fmt.Sprintf("pickle: offset %d: %v", e.Offset, e.Err)
+	}
 	return fmt.Sprintf("pickle: offset %d: opcode %s: %v", e.Offset, OpName(e.Op), e.Err)
 }
 

@@ -180,6 +180,9 @@ func TestMalformed(t *testing.T) {
 		"odd setitems":     {[]byte{OpEmptyDict, OpMark, OpNone, OpSetItems, OpStop}, ErrMalformed},
 		"append to int":    {[]byte{OpBinInt1, 1, OpNone, OpAppend, OpStop}, ErrMalformed},
 		"unquoted STRING":  {[]byte("Sabc\n."), ErrMalformed},
+		"hex GET":          {[]byte("Np0\ng0x0\n."), ErrMalformed},
+		"negative PUT":     {[]byte("Np-1\n."), ErrMalformed},
+		"huge GET":         {[]byte("Ng99999999999999999999\n."), ErrMalformed},
 		"bad INT":          {[]byte("I12x\n."), ErrMalformed},
 		"octal-like INT":   {[]byte("I010\n."), ErrMalformed},
 		"bad escape":       {[]byte("S'\\x4'\n."), ErrMalformed},
@@ -209,6 +212,18 @@ func TestMalformed(t *testing.T) {
 	_, err := Unmarshal([]byte{OpProto, 2, OpNone, OpNone, OpAppend, OpStop}, nil)
 	if err == nil || !strings.Contains(err.Error(), "offset 4") || !strings.Contains(err.Error(), "APPEND") {
 		t.Errorf("message %q should name offset 4 and APPEND", err)
+	}
+}
+
+// TestTextMemoIndex: PUT/GET text is base 10 and "00"/"01" are indices 0 and 1
+// (CPython's load_put/load_get use int()), not the booleans INT gives them.
+func TestTextMemoIndex(t *testing.T) {
+	v, err := Unmarshal([]byte("(N(lp00\nI5\nap01\n0g00\ng01\nt."), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Sprint(v); got != "(None, [5], [5])" {
+		t.Fatalf("got %s", got)
 	}
 }
 

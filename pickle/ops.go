@@ -106,7 +106,8 @@ const (
 	argU4                 // uint32 LE
 	argU8                 // uint64 LE
 	argFloat8             // float64 BE
-	argDecimalNL          // INT/GET/PUT text line
+	argDecimalNL          // INT text line
+	argMemoNL             // GET/PUT text line: a decimal memo index
 	argLongNL             // LONG text line
 	argFloatNL            // FLOAT text line
 	argStringNL           // STRING quoted escaped line
@@ -153,10 +154,10 @@ func init() {
 		{OpBuild, "BUILD", 0, argNone},
 		{OpGlobal, "GLOBAL", 0, argGlobalNL},
 		{OpDict, "DICT", 0, argNone},
-		{OpGet, "GET", 0, argDecimalNL},
+		{OpGet, "GET", 0, argMemoNL},
 		{OpInst, "INST", 0, argGlobalNL},
 		{OpList, "LIST", 0, argNone},
-		{OpPut, "PUT", 0, argDecimalNL},
+		{OpPut, "PUT", 0, argMemoNL},
 		{OpSetItem, "SETITEM", 0, argNone},
 		{OpTuple, "TUPLE", 0, argNone},
 		{OpBinPersID, "BINPERSID", 1, argNone},
@@ -233,7 +234,8 @@ func OpName(code byte) string {
 //
 //	nil        opcodes without argument
 //	int64      BININT, BININT1, BININT2, INT, LONG*, GET/PUT/BINGET/BINPUT/LONG_BINGET/LONG_BINPUT
-//	           (memo index), PROTO, EXT1/2/4 (code), FRAME (length)
+//	           (memo index; GET/PUT text is read base 10 like CPython's unpickler, so
+//	           "01" is 1, where pickletools shows True), PROTO, EXT1/2/4 (code), FRAME (length)
 //	*big.Int   INT, LONG, LONG1, LONG4 values that do not fit in int64
 //	bool       INT written as "00" (False) or "01" (True)
 //	float64    FLOAT, BINFLOAT
@@ -493,6 +495,19 @@ func (r *OpReader) readArg(kind argKind) (any, error) {
 			return true, nil
 		}
 		return parsePyInt(line)
+	case argMemoNL:
+		// CPython's load_get/load_put use int(line): base 10, and "00"/"01"
+		// are plain 0 and 1 here (pickletools would show them as False/True).
+		line, err := r.readLine()
+		if err != nil {
+			return nil, err
+		}
+		s := strings.TrimPrefix(strings.TrimSpace(string(line)), "+")
+		v, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil {
+			return nil, fmt.Errorf("%w: bad memo index %q", ErrMalformed, clip(line))
+		}
+		return v, nil
 	case argLongNL:
 		line, err := r.readLine()
 		if err != nil {
