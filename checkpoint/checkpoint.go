@@ -243,6 +243,8 @@ type torchCheckpoint struct {
 	prefix      string
 	// meta is the state_dict's _metadata (per-module versions), or nil.
 	meta *pickle.Dict
+	// unsafe lists the globals torch.load(weights_only=True) would refuse.
+	unsafe []string
 	// fh and recs allow section copies of stored zip records (see section).
 	fh   *os.File
 	recs map[string]pth.Record
@@ -255,7 +257,7 @@ func openTorch(path string) (*torchCheckpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &torchCheckpoint{f: f, byName: map[string]*tensor.Tensor{}}
+	c := &torchCheckpoint{f: f, byName: map[string]*tensor.Tensor{}, unsafe: f.UnsafeGlobals()}
 	if fh, err := os.Open(path); err == nil {
 		c.fh = fh
 		if c.recs = torchRecords(f, fh); c.recs == nil {
@@ -372,6 +374,16 @@ func StateDictMetadata(c Checkpoint) *pickle.Dict {
 // NonTensors lists the values of a PyTorch checkpoint that are neither
 // tensors nor plain scalars (see Scalars) as "path (Go type)"; nil for other
 // formats.
+// UnsafeGlobals returns the globals of a PyTorch checkpoint that
+// torch.load(weights_only=True) would refuse (pth read them inertly; nothing
+// ran); nil for other formats.
+func UnsafeGlobals(c Checkpoint) []string {
+	if t, ok := c.(*torchCheckpoint); ok {
+		return t.unsafe
+	}
+	return nil
+}
+
 // Scalars returns the string, int64, float64 and bool values of a PyTorch
 // checkpoint (a training checkpoint's epoch, learning rates, …) by Walk path,
 // with the paths in file order; nil for other formats.

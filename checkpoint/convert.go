@@ -94,6 +94,9 @@ func ConvertFrom(src Checkpoint, out string, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("%w: --dtype %s (float16, bfloat16 or float32)", ErrUnsupported, opts.DType)
 	}
 	r := &Report{From: src.Format(), To: to}
+	if g := UnsafeGlobals(src); len(g) > 0 {
+		r.warn(&opts, "%s references globals torch.load(weights_only=True) refuses: %s (read as inert data; nothing was run; run pth scan for a verdict)", "the input", strings.Join(g, ", "))
+	}
 	plan, err := planTensors(src, to, &opts, r)
 	if err != nil {
 		return nil, err

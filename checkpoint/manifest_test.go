@@ -239,3 +239,38 @@ func TestTrainingCheckpointScalars(t *testing.T) {
 	}
 	t.Fatal("zip/checkpoint.pt not in the manifest")
 }
+
+// TestUnsafeGlobalsWarned: converting a file whose pickle references globals
+// outside the weights-only allow-list (pth's, after current PyTorch) warns,
+// naming every one; the entire-model fixture (__main__.SimpleNet, which
+// torch 1.13's allow-list refuses too, per the manifest) is among them.
+func TestUnsafeGlobalsWarned(t *testing.T) {
+	files, _ := filepath.Glob(td("fixtures", "*", "*.pt"))
+	sawModel := false
+	for _, p := range files {
+		c, err := Open(p)
+		if err != nil {
+			continue
+		}
+		g := UnsafeGlobals(c)
+		c.Close()
+		if len(g) == 0 {
+			continue
+		}
+		r, err := Convert(p, filepath.Join(t.TempDir(), "x.safetensors"), Options{SkipUnsupported: true})
+		if err != nil {
+			continue
+		}
+		for _, name := range g {
+			if len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], name) {
+				t.Errorf("%s: warnings %q lack %s", p, r.Warnings, name)
+			}
+		}
+		if strings.HasSuffix(p, filepath.Join("zip", "model.pt")) && strings.Contains(r.Warnings[0], "__main__.SimpleNet") {
+			sawModel = true
+		}
+	}
+	if !sawModel {
+		t.Error("zip/model.pt was not warned about __main__.SimpleNet")
+	}
+}
