@@ -303,3 +303,49 @@ func TestSaveAtomic(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildTensorV3 reads the form PyTorch ≥ 2.1 writes for dtypes without a
+// storage class (reference §1b): _rebuild_tensor_v3 over a
+// torch.storage.UntypedStorage whose numel counts bytes, with the dtype as an
+// extra argument; and Save writes float8 tensors in that form.
+func TestRebuildTensorV3(t *testing.T) {
+	pid := pickle.PersistentID{ID: pickle.Tuple{"storage", gUntyped, "0", "cpu", int64(4)}}
+	v := pickle.NewDict()
+	v.Set("f8", reduce(gRebuildV3, pid, int64(1), pickle.Tuple{int64(3)}, pickle.Tuple{int64(1)}, false,
+		emptyOrderedDict(), pickle.Global{Module: "torch", Name: "float8_e4m3fn"}))
+	pkl, err := pickle.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0x38 is 1.0 in float8_e4m3fn, 0x40 is 2.0, 0xb8 is -1.0.
+	b := handZip(t, pkl, []byte{0x00, 0x38, 0x40, 0xb8})
+	f, err := NewReader(bytes.NewReader(b), int64(len(b)), &Options{WeightsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := Tensors(f.Root)
+	if len(ts) != 1 || ts[0].T.DType != tensor.Float8E4M3FN || ts[0].T.Offset != 1 {
+		t.Fatalf("tensors %+v", ts)
+	}
+	got, err := ts[0].T.Float32s()
+	if err != nil || len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != -1 {
+		t.Fatalf("values %v %v", got, err)
+	}
+	// Writing it back uses the same form.
+	var out bytes.Buffer
+	if err := SaveTo(&out, "x", f.Root); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ctorch._utils\n_rebuild_tensor_v3\n", "ctorch.storage\nUntypedStorage\n", "ctorch\nfloat8_e4m3fn\n"} {
+		if !bytes.Contains(out.Bytes(), []byte(want)) {
+			t.Errorf("saved pickle lacks %q", want)
+		}
+	}
+	g, err := NewReader(bytes.NewReader(out.Bytes()), int64(out.Len()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := Tensors(g.Root); len(ts) != 1 || ts[0].T.DType != tensor.Float8E4M3FN {
+		t.Fatalf("re-read %+v", ts)
+	}
+}
