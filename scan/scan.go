@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/pthkit/pth/pickle"
 )
@@ -272,6 +273,20 @@ func (fs *fileScan) unresolved(module, name, reason string) *finding {
 		return f
 	}
 	f := &finding{key: key, module: module, name: name, class: Dangerous, reason: reason}
+	fs.findings[key] = f
+	fs.order = append(fs.order, f)
+	return f
+}
+
+// ext records an EXT1/2/4 reference.
+func (fs *fileScan) ext(code int64) *finding {
+	name := "extension code " + strconv.FormatInt(code, 10)
+	key := "\x02" + name
+	if f, ok := fs.findings[key]; ok {
+		return f
+	}
+	f := &finding{key: key, module: "copyreg", name: name, class: Unknown,
+		reason: "EXT opcode: the global the loading process registered under this code with copyreg.add_extension (none by default, and then the load fails)"}
 	fs.findings[key] = f
 	fs.order = append(fs.order, f)
 	return f

@@ -291,7 +291,7 @@ discard = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R0N."
 assert globals_of(discard) == ["posix.system"]
 write("discarded_call.pkl", discard, "dangerous", ["posix.system"], "os.system result POPped, then None returned")
 ext = b"\x80\x02\x82\x01X\x02\x00\x00\x00id\x85R."
-write("ext_code.pkl", ext, "dangerous", [], "EXT1 code: a global only copyreg's registry names")
+write("ext_code.pkl", ext, "unknown", [], "EXT1 code: a global only the loader's copyreg registry names (none by default)")
 build_module = b"\x80\x02ctorch\n_utils\n}X\x0f\x00\x00\x00_rebuild_tensorcbuiltins\neval\nsb."
 write("build_on_module.pkl", build_module, "dangerous", ["builtins.eval", "torch._utils"],
       "BUILD on a module replaces its functions")
