@@ -72,3 +72,62 @@ func FuzzParse(f *testing.F) {
 		_ = n.Fprint(io.Discard)
 	})
 }
+
+// TestRawValues parses the data.pkl of the 1.13 entire-model fixtures as the bare
+// pickle decoder gives it (OrderedDicts as REDUCE objects with SETITEMS, the set as
+// REDUCE(builtins.set, [...]), parameters as _rebuild_parameter calls) and compares
+// tree and state_dict keys with PyTorch's record.
+func TestRawValues(t *testing.T) {
+	models := modtreetest.Load(t, modtreetest.Dir())
+	for _, name := range []string{"simplenet", "convbn"} {
+		m := models[name]
+		zr, err := zip.OpenReader(filepath.Join(modtreetest.Dir(), m.Files["zip"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := zr.File[0].Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		zr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := pickle.Unmarshal(b, &pickle.Options{PersistentLoad: storage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := modtree.Parse(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		modtreetest.CheckTree(t, "", n, m.Tree, true)
+		keys := n.StateDict().Keys
+		if len(keys) != len(m.StateDict.Tensors) {
+			t.Fatalf("%s: keys %v", name, keys)
+		}
+		for i, r := range m.StateDict.Tensors {
+			if keys[i] != r.Key {
+				t.Errorf("%s: key %d is %s, PyTorch %s", name, i, keys[i], r.Key)
+			}
+		}
+	}
+}
+
+// TestLegacyClassForms: in the legacy stream a module's class comes as the persistent
+// id ('module', class, source_file, source); the source is never used.
+func TestLegacyClassForms(t *testing.T) {
+	for _, cls := range []pickle.Value{
+		pickle.PersistentID{ID: pickle.Tuple{"module", pickle.Global{Module: "__main__", Name: "Net"}, "/x.py", "class Net: ..."}},
+		pickle.Tuple{"module", pickle.Global{Module: "__main__", Name: "Net"}, "/x.py", "class Net: ..."},
+	} {
+		o := module2x("__main__.Net", true, nil, nil, nil, nil, nil)
+		o.Callable = cls
+		n, err := modtree.Parse(o)
+		if err != nil || n.Class != "__main__.Net" {
+			t.Errorf("%T: %v %v", cls, n, err)
+		}
+	}
+}
