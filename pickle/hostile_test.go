@@ -267,3 +267,28 @@ func TestPersistentLoad(t *testing.T) {
 		t.Fatalf("err = %v, want the hook's error", err)
 	}
 }
+
+// TestHostileDictKeys: deeply nested or huge tuple keys cost bounded time, and
+// tuple keys whose text could collide stay distinct.
+func TestHostileDictKeys(t *testing.T) {
+	var b bytes.Buffer
+	b.Write([]byte{OpProto, 2, OpEmptyDict, OpNone})
+	for range 5000 {
+		b.WriteByte(OpTuple1)
+	}
+	b.Write([]byte{OpBinPut, 0, OpNone, OpSetItem})
+	for range 200 {
+		b.Write([]byte{OpBinGet, 0, OpNone, OpSetItem})
+	}
+	b.WriteByte(OpStop)
+	if _, err := Unmarshal(b.Bytes(), nil); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDict()
+	d.Set(Tuple{"a,string:b"}, int64(1))
+	d.Set(Tuple{"a", "b"}, int64(2))
+	d.Set(Tuple{"a", "b"}, int64(3))
+	if d.Len() != 2 {
+		t.Fatalf("got %d entries, want 2: %s", d.Len(), Sprint(d))
+	}
+}

@@ -3,6 +3,7 @@ package pickle
 import (
 	"fmt"
 	"math/big"
+	"strings"
 )
 
 // Value is any value the decoder produces. The dynamic types are exactly:
@@ -190,6 +191,18 @@ func (d *Dict) GetString(key string) (Value, bool) { return d.Get(key) }
 // hashKey maps a hashable Value to a comparable Go value with Python's equality
 // for the common cases: True == 1, 1.0 == 1, equal tuples are equal.
 func hashKey(v Value) (any, bool) {
+	budget := maxKeyElems
+	return hashKeyBounded(v, 0, &budget)
+}
+
+// Tuple keys are hashed through a string; these bound its cost on hostile
+// input (a key beyond them is kept but treated as unhashable: never merged).
+const (
+	maxKeyDepth = 32
+	maxKeyElems = 1024
+)
+
+func hashKeyBounded(v Value, depth int, budget *int) (any, bool) {
 	switch x := v.(type) {
 	case nil, string, int64, Global, Ext:
 		return v, true // already boxed: no allocation
@@ -211,15 +224,29 @@ func hashKey(v Value) (any, bool) {
 	case []byte:
 		return "\x00bytes:" + string(x), true
 	case Tuple:
-		s := "\x00tuple("
+		*budget -= len(x)
+		if depth >= maxKeyDepth || *budget < 0 {
+			return nil, false
+		}
+		var b strings.Builder
+		b.WriteString("\x00tuple(")
 		for _, e := range x {
-			k, ok := hashKey(e)
+			k, ok := hashKeyBounded(e, depth+1, budget)
 			if !ok {
 				return nil, false
 			}
-			s += fmt.Sprintf("%T:%v,", k, k)
+			switch k := k.(type) {
+			case *Object:
+				fmt.Fprintf(&b, "%T%p,", k, k)
+			case Global:
+				fmt.Fprintf(&b, "%T%q%q,", k, k.Module, k.Name)
+			default:
+				// Quoting keeps the encoding unambiguous whatever the strings hold.
+				fmt.Fprintf(&b, "%T%q,", k, fmt.Sprint(k))
+			}
 		}
-		return s + ")", true
+		b.WriteString(")")
+		return b.String(), true
 	case *Set:
 		if !x.Frozen {
 			return nil, false
