@@ -20,8 +20,8 @@ trees in modtree's unit tests.
 
 The script also serves the Go tests as an oracle (sub-commands, reading JSON arguments):
 
-    model_fixtures.py check-extract MODEL ORIGINAL EXTRACTED
-        rebuilds MODEL's architecture from this script's own class code, loads EXTRACTED
+    model_fixtures.py check-extract MODEL ORIGINAL EXTRACTED [MODEL ORIGINAL EXTRACTED ...]
+        for each triple, rebuilds MODEL's architecture from this script's own class code, loads EXTRACTED
         with torch.load(weights_only=True) and load_state_dict(strict=True), and checks that
         it gives the same outputs as ORIGINAL (the entire-model file) on a fixed input.
     model_fixtures.py run-script ARCHIVE
@@ -310,8 +310,9 @@ def run_script(path):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if args[:1] == ["check-extract"] and len(args) == 4:
-        check_extract(*args[1:])
+    if args[:1] == ["check-extract"] and len(args) > 1 and len(args) % 3 == 1:
+        for i in range(1, len(args), 3):
+            check_extract(*args[i:i + 3])
     elif args[:1] == ["run-script"] and len(args) == 2:
         run_script(args[1])
     elif args in ([], ["--large"]):
