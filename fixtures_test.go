@@ -107,18 +107,7 @@ func loadManifest(t testing.TB) *manifest {
 
 func sha(t *testing.T, x *tensor.Tensor) string {
 	t.Helper()
-	var b []byte
-	var err error
-	if per := packedPerByte(x.DType); per > 1 {
-		// PyTorch's int_repr() of sub-byte dtypes is the packed bytes.
-		raw, err := x.Storage.Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b = raw[x.Offset/per : (x.Offset+x.Numel()+per-1)/per] // the fixtures' packed tensors are contiguous
-	} else {
-		b, err = x.ContiguousBytes()
-	}
+	b, err := x.ContiguousBytes() // for packed sub-byte dtypes: the packed bytes, as PyTorch's int_repr()
 	if err != nil {
 		t.Fatalf("bytes: %v", err)
 	}
