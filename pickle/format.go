@@ -86,7 +86,12 @@ func (p *printer) print(v Value) {
 	case int64:
 		p.b.WriteString(strconv.FormatInt(x, 10))
 	case *big.Int:
-		p.b.WriteString(x.String())
+		if x.BitLen() > maxDecimalBits {
+			// CPython also refuses to format ints past 4300 digits.
+			fmt.Fprintf(&p.b, "<int of %d bits>", x.BitLen())
+		} else {
+			p.b.WriteString(x.String())
+		}
 	case float64:
 		p.b.WriteString(pyFloat(x))
 	case string:
@@ -194,6 +199,9 @@ func (p *printer) print(v Value) {
 		fmt.Fprintf(&p.b, "<%T>", v)
 	}
 }
+
+// maxDecimalBits is about CPython's 4300-digit limit for int → str.
+const maxDecimalBits = 14000
 
 // pyFloat formats f like Python's repr(float).
 func pyFloat(f float64) string {

@@ -292,3 +292,20 @@ func TestHostileDictKeys(t *testing.T) {
 		t.Fatalf("got %d entries, want 2: %s", d.Len(), Sprint(d))
 	}
 }
+
+// TestHugeIntKey: a 4 MB LONG4 used as a dict key and printed costs linear time
+// (no decimal formatting of the number).
+func TestHugeIntKey(t *testing.T) {
+	const n = 4 << 20
+	b := []byte{OpProto, 2, OpEmptyDict, OpLong4}
+	b = binary.LittleEndian.AppendUint32(b, n)
+	b = append(b, bytes.Repeat([]byte{0x5a}, n)...)
+	b = append(b, OpNone, OpSetItem, OpStop)
+	v, err := Unmarshal(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Sprint(v), "{<int of 33554431 bits>: None}"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}

@@ -220,7 +220,8 @@ func hashKeyBounded(v Value, depth int, budget *int) (any, bool) {
 		if x.IsInt64() {
 			return x.Int64(), true
 		}
-		return "\x00bigint:" + x.String(), true
+		// Magnitude bytes, not decimal: formatting a huge int costs more than linear time.
+		return fmt.Sprintf("\x00bigint:%d:", x.Sign()) + string(x.Bytes()), true
 	case []byte:
 		return "\x00bytes:" + string(x), true
 	case Tuple:
