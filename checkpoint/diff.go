@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -113,62 +114,98 @@ func diffTensor(a, b Checkpoint, name string) (TensorDiff, bool, error) {
 		td.Note = "shapes differ"
 		return td, false, nil
 	}
-	ta, err := a.Tensor(name)
+	ra, err := tensorReader(a, name, ia.DType)
 	if err != nil {
-		return td, false, err
+		return td, false, fmt.Errorf("first checkpoint: %w", err)
 	}
-	tb, err := b.Tensor(name)
+	rb, err := tensorReader(b, name, ib.DType)
 	if err != nil {
-		return td, false, err
-	}
-	ba, err := ta.ContiguousBytes()
-	if err != nil {
-		return td, false, fmt.Errorf("first checkpoint: tensor %q: %w", name, err)
-	}
-	bb, err := tb.ContiguousBytes()
-	if err != nil {
-		return td, false, fmt.Errorf("second checkpoint: tensor %q: %w", name, err)
-	}
-	if ia.DType == ib.DType && bytes.Equal(ba, bb) {
-		return td, true, nil
+		return td, false, fmt.Errorf("second checkpoint: %w", err)
 	}
 	da, oka := decoder(ia.DType)
 	db, okb := decoder(ib.DType)
-	if !oka || !okb || ia.DType.IsComplex() != ib.DType.IsComplex() {
-		td.Note = "values of these dtypes are not compared"
-		return td, false, nil
-	}
+	comparable := oka && okb && ia.DType.IsComplex() == ib.DType.IsComplex()
 	comps := int64(1)
 	if ia.DType.IsComplex() {
 		comps = 2
 	}
-	n := ta.Numel() * comps
 	sa, sb := int64(ia.DType.Size())/comps, int64(ib.DType.Size())/comps
-	td.Compared = true
+	n := ra.Size() / sa // elements (components, for complex dtypes)
+	if ia.DType != ib.DType && !comparable {
+		td.Note = "values of these dtypes are not compared"
+		return td, false, nil
+	}
 	// Integers of one dtype are compared exactly (int64 does not fit float64).
 	exact := ia.DType == ib.DType && !ia.DType.IsFloatingPoint() && !ia.DType.IsComplex()
-	for i := int64(0); i < n; i++ {
-		x, y := da(ba[i*sa:]), db(bb[i*sb:])
-		if exact {
-			if bytes.Equal(ba[i*sa:(i+1)*sa], bb[i*sb:(i+1)*sb]) {
-				continue
-			}
-		} else if x == y || (math.IsNaN(x) && math.IsNaN(y)) {
+	// Read both in chunks so memory stays flat whatever the tensor's size.
+	const chunk = 1 << 18 // elements
+	bufA, bufB := make([]byte, min(n, chunk)*sa), make([]byte, min(n, chunk)*sb)
+	same := ia.DType == ib.DType
+	for off := int64(0); off < n; off += chunk {
+		m := min(chunk, n-off)
+		ca, cb := bufA[:m*sa], bufB[:m*sb]
+		if _, err := ra.ReadAt(ca, off*sa); err != nil {
+			return td, false, fmt.Errorf("first checkpoint: tensor %q: %w", name, err)
+		}
+		if _, err := rb.ReadAt(cb, off*sb); err != nil {
+			return td, false, fmt.Errorf("second checkpoint: tensor %q: %w", name, err)
+		}
+		if same && bytes.Equal(ca, cb) {
 			continue
 		}
-		td.Differing++
-		d := math.Abs(x - y)
-		if math.IsNaN(d) {
-			d = math.Inf(1)
+		same = false
+		if !comparable {
+			td.Note = "values of these dtypes are not compared"
+			return td, false, nil
 		}
-		td.MaxAbs = math.Max(td.MaxAbs, d)
-		rel := math.Inf(1)
-		if y != 0 && !math.IsInf(y, 0) {
-			rel = d / math.Abs(y)
+		td.Compared = true
+		for i := int64(0); i < m; i++ {
+			x, y := da(ca[i*sa:]), db(cb[i*sb:])
+			if exact {
+				if bytes.Equal(ca[i*sa:(i+1)*sa], cb[i*sb:(i+1)*sb]) {
+					continue
+				}
+			} else if x == y || (math.IsNaN(x) && math.IsNaN(y)) {
+				continue
+			}
+			td.Differing++
+			d := math.Abs(x - y)
+			if math.IsNaN(d) {
+				d = math.Inf(1)
+			}
+			td.MaxAbs = math.Max(td.MaxAbs, d)
+			rel := math.Inf(1)
+			if y != 0 && !math.IsInf(y, 0) {
+				rel = d / math.Abs(y)
+			}
+			td.MaxRel = math.Max(td.MaxRel, rel)
 		}
-		td.MaxRel = math.Max(td.MaxRel, rel)
+	}
+	if same {
+		return td, true, nil
+	}
+	if !td.Compared { // same bytes in every chunk but dtypes differ
+		td.Compared = true
 	}
 	return td, false, nil
+}
+
+// tensorReader returns the named tensor's contiguous little-endian bytes as
+// a reader: a file section when the checkpoint offers one, else a view of
+// its bytes.
+func tensorReader(c Checkpoint, name string, dt tensor.DType) (*io.SectionReader, error) {
+	if s, ok := sectionFor(c, name, dt); ok {
+		return s, nil
+	}
+	t, err := c.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := t.ContiguousBytes()
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	return io.NewSectionReader(bytes.NewReader(b), 0, int64(len(b))), nil
 }
 
 func dtypeName(in Info) string {
