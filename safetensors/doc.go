@@ -16,8 +16,10 @@
 // that errors.Is recognises.
 //
 // Open maps the file read-only; the tensors it returns are zero-copy views of
-// the mapping and stay valid until File.Close. NewReader reads through an
-// io.ReaderAt instead, one tensor at a time on demand.
+// the mapping and stay valid until File.Close. As with any mapping, a file
+// truncated by another process while it is open makes later reads fault;
+// NewReader reads through an io.ReaderAt instead, one tensor at a time on
+// demand, and has no such exposure.
 //
 // Writer streams: the header is written first from the tensors' names,
 // dtypes and shapes, then each tensor's bytes in the order the Python library
