@@ -9,11 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	diffcmd "github.com/pthkit/pth/internal/cli/diff"
 	"github.com/pthkit/pth/internal/cli/convert"
+	"github.com/pthkit/pth/internal/cli/diff"
+	"github.com/pthkit/pth/internal/cli/extract"
 	"github.com/pthkit/pth/internal/cli/inspect"
-	remapcmd "github.com/pthkit/pth/internal/cli/remap"
-	scancmd "github.com/pthkit/pth/internal/cli/scan"
+	"github.com/pthkit/pth/internal/cli/remap"
+	"github.com/pthkit/pth/internal/cli/scan"
 )
 
 // commands lists the subcommands. Each lives in its own package under internal/cli/<verb>
@@ -21,9 +22,10 @@ import (
 var commands = []func() *cobra.Command{
 	inspect.NewCmd,
 	convert.NewCmd,
-	scancmd.NewCmd,
-	diffcmd.NewCmd,
-	remapcmd.NewCmd,
+	diff.NewCmd,
+	remap.NewCmd,
+	extract.NewCmd,
+	scan.NewCmd,
 }
 
 // exitCoder is implemented by errors that choose the process exit status
