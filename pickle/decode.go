@@ -826,10 +826,10 @@ func (a *walkAcc) entries(es []Entry) {
 // array for tuples, strings and bytes (shared only when they came from the same
 // memo entry or the same Go value).
 type identityKey struct {
-	kind uint8
-	p    unsafe.Pointer
-	n    int
-	s    string
+	kind  uint8
+	p     unsafe.Pointer
+	n     int
+	s, s2 string
 }
 
 const (
@@ -877,7 +877,7 @@ func identity(v Value) (identityKey, bool) {
 		}
 		return identityKey{kind: idByteArray, p: unsafe.Pointer(&x[0]), n: len(x)}, true
 	case Global:
-		return identityKey{kind: idGlobal, s: x.Module + "\n" + x.Name}, true
+		return identityKey{kind: idGlobal, s: x.Module, s2: x.Name}, true
 	}
 	return identityKey{}, false
 }
