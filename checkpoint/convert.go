@@ -185,10 +185,30 @@ func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, erro
 			r.Shared = append(r.Shared, g)
 			if to != Torch {
 				r.warn(o, "tensors %s share storage; %s cannot express sharing, so each is written in full", strings.Join(g, ", "), to)
+			} else if o.DType != tensor.Invalid && distinctViews(src, g) {
+				r.warn(o, "tensors %s share storage as different views; cast to %s, each view gets a storage of its own", strings.Join(g, ", "), o.DType)
 			}
 		}
 	}
 	return plan, nil
+}
+
+// distinctViews reports whether the named tensors are not all the same view.
+func distinctViews(src Checkpoint, names []string) bool {
+	first := ""
+	for i, n := range names {
+		t, err := src.Tensor(n)
+		if err != nil {
+			return true
+		}
+		v := fmt.Sprintf("%d/%v/%v/%v", t.Offset, t.Shape, t.Strides, t.DType)
+		if i == 0 {
+			first = v
+		} else if v != first {
+			return true
+		}
+	}
+	return false
 }
 
 // storageKey identifies the storage behind a PyTorch checkpoint's tensor

@@ -224,3 +224,33 @@ for k in a:
 		t.Errorf("safetensors.torch.load_file disagrees: %v\n%s", err, b)
 	}
 }
+
+// TestViewsSharingStorage: a tensor and its transpose share one storage;
+// PyTorch output keeps that (checked by PyTorch), and a cast, which gives
+// each view a storage of its own, is warned about.
+func TestViewsSharingStorage(t *testing.T) {
+	src := td("fixtures", "zip", "byteorder_little.pt")
+	dir := t.TempDir()
+	cast := filepath.Join(dir, "cast.pt")
+	r, err := Convert(src, cast, Options{DType: tensor.Float16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "f32, f32_t share storage as different views") {
+		t.Errorf("warnings %q", r.Warnings)
+	}
+	same := filepath.Join(dir, "same.pt")
+	if _, err := Convert(src, same, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	py := python(t)
+	script := `
+import sys, torch
+a = torch.load(sys.argv[1]); b = torch.load(sys.argv[2], weights_only=True)
+assert b["f32_t"].stride() == a["f32_t"].stride() and torch.equal(a["f32_t"], b["f32_t"])
+assert b["f32"].storage().data_ptr() == b["f32_t"].storage().data_ptr(), "sharing lost"
+`
+	if out, err := exec.Command(py, "-c", script, src, same).CombinedOutput(); err != nil {
+		t.Errorf("PyTorch: %v\n%s", err, out)
+	}
+}
