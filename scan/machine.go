@@ -178,6 +178,7 @@ func (m *machine) run(or *pickle.OpReader) (ops int, err error) {
 func (m *machine) step(op pickle.Op) (stop bool, err error) {
 	switch op.Code {
 	case pickle.OpStop:
+		m.top() // CPython pops the result: an empty stack is an underflow
 		if len(m.stack) > 1 {
 			for _, n := range m.stack[:len(m.stack)-1] {
 				markDiscarded(n)

@@ -345,6 +345,12 @@ except pickle.UnpicklingError:
     pass
 except EOFError:
     pass
+try:
+    pickle.loads(b".")
+    raise SystemExit("empty pickle loaded")
+except pickle.UnpicklingError:
+    pass  # "unpickling stack underflow"
+write("empty_stop.pkl", b".", "error", (), "STOP on an empty stack")
 write("memo_miss.pkl", b"\x80\x02h\x05.", "error", (), "GET of a memo key never stored")
 # Zip bomb: a deflated record inflating to 8 MiB, scanned with a 1 MiB budget.
 inner_big = zip_bytes([("archive/data.pkl", STATE), ("archive/blob.bin", b"\0" * (8 << 20))])
