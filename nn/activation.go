@@ -17,11 +17,22 @@ func elementwise(x *Tensor, f func(float32) float32) *Tensor {
 // activation is the common shape of the parameter-free element-wise modules.
 type activation struct {
 	ModuleBase
-	f func(float32) float32
+	// Inplace overwrites the input instead of allocating the output, as
+	// PyTorch's inplace=True (torchvision's ResNet uses it for ReLU).
+	Inplace bool
+	f       func(float32) float32
 }
 
 // Forward applies the activation element-wise.
-func (a *activation) Forward(x *Tensor) *Tensor { return elementwise(x, a.f) }
+func (a *activation) Forward(x *Tensor) *Tensor {
+	if a.Inplace {
+		for i, v := range x.Data {
+			x.Data[i] = a.f(v)
+		}
+		return x
+	}
+	return elementwise(x, a.f)
+}
 
 func newActivation[T any](m *T, base *activation, class string, f func(float32) float32) *T {
 	base.f = f

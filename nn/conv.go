@@ -130,6 +130,11 @@ func (c *Conv1d) Forward(x *Tensor) *Tensor {
 	return out
 }
 
+// colPool recycles im2col buffers between calls (they reach tens of MB for
+// early ResNet layers; allocating and zeroing them each time costs more than
+// the copy into them).
+var colPool = sync.Pool{New: func() any { return new([]float32) }}
+
 func convOutSize(in, k, stride, pad, dil int) int {
 	return (in+2*pad-dil*(k-1)-1)/stride + 1
 }
@@ -167,7 +172,12 @@ func conv2d(x, w, bias *Tensor, stride, pad, dil [2]int, groups int) *Tensor {
 			defer wg.Done()
 			var col []float32
 			if !direct {
-				col = make([]float32, K*P)
+				buf := colPool.Get().(*[]float32)
+				defer colPool.Put(buf)
+				if cap(*buf) < K*P {
+					*buf = make([]float32, K*P)
+				}
+				col = (*buf)[:K*P] // im2col writes every element
 			}
 			for j := range next {
 				b, g := j/groups, j%groups

@@ -22,6 +22,7 @@ func NewBasicBlock(in, out, stride int) *BasicBlock {
 	b.Conv1 = nn.Add(b, "conv1", conv3x3(in, out, stride))
 	b.BN1 = nn.Add(b, "bn1", nn.NewBatchNorm2d(out, nn.BatchNormOptions{}))
 	b.ReLU = nn.Add(b, "relu", nn.NewReLU())
+	b.ReLU.Inplace = true // torchvision: nn.ReLU(inplace=True)
 	b.Conv2 = nn.Add(b, "conv2", conv3x3(out, out, 1))
 	b.BN2 = nn.Add(b, "bn2", nn.NewBatchNorm2d(out, nn.BatchNormOptions{}))
 	if stride != 1 || in != out {
@@ -67,6 +68,7 @@ func newResNet(blocks [4]int, numClasses int) *ResNet {
 	m.Conv1 = nn.Add(m, "conv1", nn.NewConv2d(3, 64, [2]int{7, 7}, nn.Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{3, 3}, NoBias: true}))
 	m.BN1 = nn.Add(m, "bn1", nn.NewBatchNorm2d(64, nn.BatchNormOptions{}))
 	m.ReLU = nn.Add(m, "relu", nn.NewReLU())
+	m.ReLU.Inplace = true
 	m.MaxPool = nn.Add(m, "maxpool", nn.NewMaxPool2d([2]int{3, 3}, [2]int{2, 2}, [2]int{1, 1}, false))
 	in := 64
 	for i, width := range []int{64, 128, 256, 512} {
