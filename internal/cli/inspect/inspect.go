@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/internal/cli/extract"
+	"github.com/pthkit/pth/modtree"
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
 )
@@ -27,6 +29,7 @@ type Options struct {
 	Path string
 	JSON bool
 	Hash bool
+	Tree bool // print the module tree of an entire-model pickle or TorchScript archive
 	Out  io.Writer
 }
 
@@ -41,11 +44,16 @@ without executing anything in it and prints every tensor (path, dtype, shape, el
 bytes, location) with totals, the non-tensor values (epoch, loss, …), and every global the
 pickle names that PyTorch's weights_only=True would refuse.
 
+For an entire-model pickle (torch.save(model)) or a TorchScript archive, tensors are
+listed under their state_dict keys, --tree prints the module tree, and --json adds it
+as "modules".
+
 Paths join nested dict keys and list indices with "/" (model_state_dict/fc1.weight).
 Opening reads no tensor bytes unless --hash asks for checksums.`,
 		Example: `  pth inspect simple_net.pth
   pth inspect --json checkpoint.pt | jq '.tensors[].path'
-  pth inspect --json --hash model.pt   # sha256 of each tensor's contiguous little-endian bytes`,
+  pth inspect --json --hash model.pt   # sha256 of each tensor's contiguous little-endian bytes
+  pth inspect --tree whole_model.pt    # torch.save(model) or torch.jit.save output, no class code needed`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
@@ -54,6 +62,7 @@ Opening reads no tensor bytes unless --hash asks for checksums.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON report")
+	cmd.Flags().BoolVar(&opts.Tree, "tree", false, "print the module tree (classes, hyper-parameters, parameters, buffers) of an entire-model pickle or TorchScript archive")
 	cmd.Flags().BoolVar(&opts.Hash, "hash", false, "add the sha256 of every tensor's contiguous little-endian bytes (reads all tensor data)")
 	return cmd
 }
@@ -67,6 +76,9 @@ type Report struct {
 	Globals       []string     `json:"globals"`
 	UnsafeGlobals []string     `json:"unsafe_globals"`
 	Totals        Totals       `json:"totals"`
+	// Modules is the module tree of an entire-model pickle or TorchScript archive
+	// ({"name", "class", "attrs", "parameters", "buffers", "children"}); absent otherwise.
+	Modules *modtree.Node `json:"modules,omitempty"`
 }
 
 // TensorInfo describes one tensor.
@@ -102,6 +114,12 @@ func Run(opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if opts.Tree && !opts.JSON {
+		if rep.Modules == nil {
+			return fmt.Errorf("%s: --tree: the file holds no nn.Module (it is a %s file of plain values)", opts.Path, rep.Format)
+		}
+		return rep.Modules.Fprint(opts.Out)
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(opts.Out)
 		enc.SetIndent("", "  ")
@@ -118,7 +136,30 @@ func Build(path string, hash bool) (*Report, error) {
 	}
 	defer f.Close()
 	rep := &Report{File: path, Format: string(f.Format), Tensors: []TensorInfo{}, Values: []ValueInfo{}, Globals: []string{}, UnsafeGlobals: []string{}}
-	for _, nt := range pth.Tensors(f.Root) {
+	tensors := pth.Tensors(f.Root)
+	tree, closeTree, err := moduleTree(path, f)
+	if err != nil {
+		return nil, err
+	}
+	defer closeTree()
+	if tree != nil {
+		// A module tree: list the tensors under their state_dict keys, as PyTorch's
+		// model.state_dict() names them.
+		rep.Modules = tree
+		sd := tree.StateDict()
+		params := map[string]bool{}
+		tree.Walk(func(prefix string, m *modtree.Node) bool {
+			for _, p := range m.Parameters {
+				params[joinKey(prefix, p.Name)] = true
+			}
+			return true
+		})
+		tensors = tensors[:0]
+		for _, k := range sd.Keys {
+			tensors = append(tensors, pth.NamedTensor{Path: k, T: sd.Tensors[k], Parameter: params[k]})
+		}
+	}
+	for _, nt := range tensors {
 		t := nt.T
 		n := t.Numel()
 		info := TensorInfo{
@@ -137,6 +178,12 @@ func Build(path string, hash bool) (*Report, error) {
 		rep.Totals.Tensors++
 		rep.Totals.Elements += n
 		rep.Totals.Bytes += info.Bytes
+	}
+	if tree != nil {
+		// The values of a module tree are its hyper-parameters, shown in the tree.
+		rep.Globals = append(rep.Globals, f.Globals()...)
+		rep.UnsafeGlobals = append(rep.UnsafeGlobals, f.UnsafeGlobals()...)
+		return rep, nil
 	}
 	_ = pth.Walk(f.Root, func(p string, v pickle.Value) error {
 		if mt, ok := v.(*pth.MetaTensor); ok {
@@ -157,6 +204,30 @@ func Build(path string, hash bool) (*Report, error) {
 	rep.Globals = append(rep.Globals, f.Globals()...)
 	rep.UnsafeGlobals = append(rep.UnsafeGlobals, f.UnsafeGlobals()...)
 	return rep, nil
+}
+
+// moduleTree recovers the nn.Module tree of an entire-model pickle or a TorchScript
+// archive; it returns nil for files of plain values.
+func moduleTree(path string, f *pth.File) (*modtree.Node, func(), error) {
+	if f.Format == pth.FormatTorchScript {
+		tree, _, closer, err := extract.Tree(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return tree, closer, nil
+	}
+	if tree, ok := modtree.FromValue(f.Root); ok {
+		return tree, func() {}, nil
+	}
+	return nil, func() {}, nil
+}
+
+// joinKey joins a module prefix and a tensor name as state_dict keys are joined.
+func joinKey(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
 }
 
 func numel(shape []int64) int64 {

@@ -59,7 +59,10 @@ func TestJSONMatchesPyTorch(t *testing.T) {
 			if err := Run(&Options{Path: filepath.Join(root, fx.File), JSON: true, Hash: true, Out: &out}); err != nil {
 				t.Fatal(err)
 			}
-			var rep Report
+			var rep struct {
+				Report
+				Modules json.RawMessage `json:"modules"` // modtree.Node marshals one way only
+			}
 			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 				t.Fatalf("output is not JSON: %v\n%s", err, out.String())
 			}
@@ -146,4 +149,93 @@ func nonNil(s []int64) []int64 {
 		return []int64{}
 	}
 	return s
+}
+
+// TestModelFilesListStateDict checks inspect on entire-model pickles and TorchScript
+// archives (testdata/gen/model_fixtures.py): tensors listed under their state_dict keys,
+// in PyTorch's order, with PyTorch's dtypes, shapes and sha256, and a module tree
+// whose root class is the one PyTorch saved.
+func TestModelFilesListStateDict(t *testing.T) {
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "testdata/models/manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sdRec struct {
+		Tensors []struct {
+			Key    string  `json:"key"`
+			DType  string  `json:"dtype"`
+			Shape  []int64 `json:"shape"`
+			SHA256 string  `json:"sha256"`
+		} `json:"tensors"`
+	}
+	type treeRec struct {
+		Class string `json:"class"`
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, model := range []string{"simplenet", "convbn"} {
+		var rec struct {
+			Files     map[string]string `json:"files"`
+			StateDict sdRec             `json:"state_dict"`
+			Tree      treeRec           `json:"tree"`
+			Script    struct {
+				StateDict sdRec   `json:"state_dict"`
+				Tree      treeRec `json:"tree"`
+			} `json:"script"`
+			Trace struct {
+				StateDict sdRec   `json:"state_dict"`
+				Tree      treeRec `json:"tree"`
+			} `json:"trace"`
+		}
+		if err := json.Unmarshal(m[model], &rec); err != nil {
+			t.Fatal(err)
+		}
+		for kind, file := range rec.Files {
+			want, wantTree := rec.StateDict, rec.Tree
+			switch kind {
+			case "script":
+				want, wantTree = rec.Script.StateDict, rec.Script.Tree
+			case "trace":
+				want, wantTree = rec.Trace.StateDict, rec.Trace.Tree
+			}
+			t.Run(file, func(t *testing.T) {
+				rep, err := Build(filepath.Join(root, "testdata/models", file), true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Modules == nil {
+					t.Fatal("no module tree")
+				}
+				if rep.Modules.Class != wantTree.Class {
+					t.Errorf("root class %q, PyTorch saved %q", rep.Modules.Class, wantTree.Class)
+				}
+				if len(rep.Tensors) != len(want.Tensors) {
+					t.Fatalf("%d tensors, PyTorch's state_dict has %d", len(rep.Tensors), len(want.Tensors))
+				}
+				for i, w := range want.Tensors {
+					g := rep.Tensors[i]
+					if g.Path != w.Key || g.DType != w.DType || !reflect.DeepEqual(g.Shape, nonNil(w.Shape)) || g.SHA256 != w.SHA256 {
+						t.Errorf("tensor %d: %s %s%v %s; PyTorch: %s %s%v %s", i, g.Path, g.DType, g.Shape, g.SHA256, w.Key, w.DType, w.Shape, w.SHA256)
+					}
+				}
+				var tree bytes.Buffer
+				if err := Run(&Options{Path: filepath.Join(root, "testdata/models", file), Tree: true, Out: &tree}); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(tree.String(), wantTree.Class) {
+					t.Errorf("--tree output does not start with the root class %q:\n%s", wantTree.Class, tree.String())
+				}
+			})
+		}
+	}
+}
+
+func TestTreeOnPlainStateDict(t *testing.T) {
+	err := Run(&Options{Path: filepath.Join(repoRoot(t), "testdata/fixtures/zip/simplenet.pt"), Tree: true, Out: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "no nn.Module") {
+		t.Fatalf("--tree on a state_dict: %v", err)
+	}
 }
