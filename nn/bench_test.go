@@ -6,11 +6,12 @@ import "testing"
 func BenchmarkLinear4096(b *testing.B) {
 	l := NewLinear(4096, 4096, true)
 	x := Full(0.5, 64, 4096)
-	b.SetBytes(0)
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		l.Forward(x)
 	}
+	b.ReportMetric(float64(cpuTime()-cpu)/1e6/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(2*64*4096*4096*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 

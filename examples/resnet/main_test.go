@@ -185,7 +185,9 @@ func BenchmarkResNet18(b *testing.B) {
 	x := patternInput()
 	m.Forward(x)
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		m.Forward(x)
 	}
+	b.ReportMetric(float64(cpuTime()-cpu)/1e6/float64(b.N), "cpu-ms/op")
 }
