@@ -54,6 +54,7 @@ func NewDecoder(r io.Reader, opts *Options) *Decoder {
 		d.lim = DefaultLimits(0)
 	}
 	d.or = NewOpReader(r, d.lim)
+	d.or.rawMemo = true
 	return d
 }
 
@@ -68,6 +69,7 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	}
 	d := NewDecoder(nil, &o)
 	d.or = newOpReaderBytes(data, d.lim)
+	d.or.rawMemo = true
 	// Picklers memoize at most one value per 2 bytes of input; a quarter of
 	// that is a good first guess that avoids most regrowth.
 	d.memo = make([]Value, 0, min(len(data)/8+16, d.lim.MaxMemo))
@@ -127,6 +129,18 @@ func (d *Decoder) Decode() (Value, error) {
 			return nil, &OpcodeError{Offset: op.Offset, Op: op.Code, Err: err}
 		}
 	}
+}
+
+// emptyTuple is boxed once: every EMPTY_TUPLE shares it (empty tuples have no identity).
+var emptyTuple Value = Tuple{}
+
+// memoIndex returns the memo index of a GET/PUT opcode, from Op.idx when the
+// OpReader left Arg nil.
+func memoIndex(op Op) int64 {
+	if i, ok := op.Arg.(int64); ok {
+		return i
+	}
+	return op.idx
 }
 
 func errStack(what string) error { return fmt.Errorf("%w: %s", ErrMalformed, what) }
@@ -303,7 +317,7 @@ func (d *Decoder) step(op Op) error {
 		}
 		return d.push(latin1(b))
 	case OpEmptyTuple:
-		return d.push(Tuple{})
+		return d.push(emptyTuple)
 	case OpTuple1, OpTuple2, OpTuple3:
 		n := int(op.Code-OpTuple1) + 1
 		if len(d.stack)-d.floor() < n {
@@ -400,7 +414,7 @@ func (d *Decoder) step(op Op) error {
 		addToSet(s, items)
 		return nil
 	case OpGet, OpBinGet, OpLongBinGet:
-		idx := op.Arg.(int64)
+		idx := memoIndex(op)
 		v, ok := d.memoGet(idx)
 		if !ok {
 			return fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
@@ -411,7 +425,7 @@ func (d *Decoder) step(op Op) error {
 		if err != nil {
 			return err
 		}
-		return d.memoPut(op.Arg.(int64), v)
+		return d.memoPut(memoIndex(op), v)
 	case OpMemoize:
 		v, err := d.top()
 		if err != nil {

@@ -250,6 +250,10 @@ type Op struct {
 	Name   string
 	Offset int64 // offset of the opcode byte from the start of the reader
 	Arg    any
+
+	// idx holds the memo index of BINGET/LONG_BINGET/BINPUT/LONG_BINPUT when
+	// the Decoder reads them (Arg is then nil, saving an allocation per op).
+	idx int64
 }
 
 // OpReader reads opcodes one at a time from a stream, like pickletools.genops.
@@ -267,6 +271,8 @@ type OpReader struct {
 	scratch [8]byte
 	data    []byte // the whole input when it is in memory (Unmarshal)
 	inMem   bool
+	rawMemo bool // binary memo indices go to Op.idx, not Arg (set by the Decoder)
+	arena   []byte
 }
 
 // newOpReaderBytes reads from an in-memory pickle, without the per-byte
@@ -431,6 +437,25 @@ func (r *OpReader) Next() (Op, error) {
 		return Op{}, &OpcodeError{Offset: start, Op: code, Err: fmt.Errorf("%w: unknown opcode", ErrMalformed)}
 	}
 	op := Op{Code: code, Name: info.Name, Offset: start}
+	if r.rawMemo && (info.kind == argU1 || info.kind == argU4) {
+		switch code {
+		case OpBinGet, OpBinPut, OpLongBinGet, OpLongBinPut:
+			n := 4
+			if info.kind == argU1 {
+				n = 1
+			}
+			p, err := r.fixed(n)
+			if err != nil {
+				return Op{}, &OpcodeError{Offset: start, Op: code, Err: err}
+			}
+			if len(p) == 1 {
+				op.idx = int64(p[0])
+			} else {
+				op.idx = int64(binary.LittleEndian.Uint32(p))
+			}
+			return op, nil
+		}
+	}
 	arg, err := r.readArg(info.kind)
 	if err != nil {
 		return Op{}, &OpcodeError{Offset: start, Op: code, Err: err}
@@ -625,6 +650,9 @@ func (r *OpReader) readArg(kind argKind) (any, error) {
 }
 
 func (r *OpReader) bytesArg(kind argKind, n uint64) (any, error) {
+	if n > 0 && n <= maxArenaString && (kind == argUnicode1 || kind == argUnicode4 || kind == argUnicode8) {
+		return r.arenaString(int(n))
+	}
 	b, err := r.readN(n)
 	if err != nil {
 		return nil, err
@@ -636,6 +664,30 @@ func (r *OpReader) bytesArg(kind argKind, n uint64) (any, error) {
 		return ByteArray(b), nil
 	}
 	return b, nil
+}
+
+// Short strings are carved out of shared chunks, saving an allocation each;
+// strings are immutable, so sharing a chunk is safe (it stays alive while any
+// string in it does).
+const (
+	maxArenaString = 256
+	arenaChunk     = 16 << 10
+)
+
+func (r *OpReader) arenaString(n int) (any, error) {
+	if err := r.charge(int64(n)); err != nil {
+		return nil, err
+	}
+	if cap(r.arena)-len(r.arena) < n {
+		r.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(r.arena)
+	b := r.arena[start : start+n]
+	if err := r.readFull(b); err != nil {
+		return nil, err
+	}
+	r.arena = r.arena[:start+n]
+	return ownString(b), nil
 }
 
 func asNumErr(err error, target **strconv.NumError) bool {
