@@ -133,7 +133,7 @@ type item struct {
 // planTensors decides what is written, in source order.
 func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, error) {
 	var plan []item
-	var refused []string
+	var refused, scalars []string
 	groups := map[string][]string{}
 	var order []string
 	for _, name := range src.Names() {
@@ -151,6 +151,8 @@ func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, erro
 		case to == GGUF:
 			if _, err := gguf.TypeOf(dt); err != nil {
 				why = dt.String() + " has no GGUF type"
+			} else if len(in.Shape) > gguf.MaxWriteDims {
+				why = fmt.Sprintf("%d dimensions; GGUF holds 1 to %d", len(in.Shape), gguf.MaxWriteDims)
 			}
 		case to == NPZ && dt.NumpyDescr() == "":
 			why = dt.String() + " has no numpy dtype"
@@ -169,7 +171,12 @@ func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, erro
 		if dt != in.DType {
 			n = n / int64(in.DType.Size()) * int64(dt.Size())
 		}
-		plan = append(plan, item{name: name, dtype: dt, shape: in.Shape, bytes: n})
+		shape := in.Shape
+		if to == GGUF && len(shape) == 0 {
+			shape = []int64{1} // GGUF readers refuse 0-dimensional tensors
+			scalars = append(scalars, name)
+		}
+		plan = append(plan, item{name: name, dtype: dt, shape: shape, bytes: n})
 		if key, ok := storageKey(src, name); ok {
 			if len(groups[key]) == 0 {
 				order = append(order, key)
@@ -179,6 +186,9 @@ func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, erro
 	}
 	if len(refused) > 0 {
 		return nil, fmt.Errorf("%w: %s cannot hold %s (use SkipUnsupported to drop them)", ErrUnsupported, to, strings.Join(refused, ", "))
+	}
+	if len(scalars) > 0 {
+		r.warn(o, "0-dimensional tensors %s are written with shape [1] (GGUF readers refuse 0 dimensions)", strings.Join(scalars, ", "))
 	}
 	for _, k := range order {
 		if g := groups[k]; len(g) > 1 {

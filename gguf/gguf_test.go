@@ -305,6 +305,11 @@ func TestWriterTypes(t *testing.T) {
 			t.Errorf("%v accepted", kv)
 		}
 	}
+	for _, shape := range [][]int64{{}, {1, 1, 1, 1, 1}} {
+		if _, err := NewWriter(&buf, nil, []TensorSpec{{"x", F32, shape}}); !errors.Is(err, ErrShape) {
+			t.Errorf("shape %v: %v", shape, err)
+		}
+	}
 	if _, err := NewWriter(&buf, nil, []TensorSpec{{"q", Q8_0, []int64{3, 31}}}); !errors.Is(err, ErrShape) {
 		t.Errorf("Q8_0 with ne0=31: %v", err)
 	}

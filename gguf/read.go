@@ -22,9 +22,9 @@ const DefaultAlignment = 32
 // MaxArrayDepth bounds the nesting of metadata arrays.
 const MaxArrayDepth = 16
 
-// MaxDims bounds the number of dimensions of a tensor. ggml itself allows 4;
-// pth accepts up to 8 so that PyTorch tensors of higher rank survive a round
-// trip (llama.cpp will not load such files).
+// MaxDims bounds the number of dimensions of a tensor the reader accepts.
+// ggml itself allows 4 (and the writer writes at most MaxWriteDims); the
+// reader is lenient up to 8, and accepts 0 (a scalar).
 const MaxDims = 8
 
 // KV is one metadata key/value pair.

@@ -9,6 +9,11 @@ import (
 	"unicode/utf8"
 )
 
+// MaxWriteDims is the most dimensions the writer puts in a file: ggml's
+// GGML_MAX_DIMS. Readers (ggml, gguf-parser-go) also refuse 0-dimensional
+// tensors, so the writer requires 1 to MaxWriteDims.
+const MaxWriteDims = 4
+
 // TensorSpec declares a tensor to write. Shape is in PyTorch order; the
 // writer stores it reversed (ne order).
 type TensorSpec struct {
@@ -69,8 +74,8 @@ func NewWriter(w io.Writer, kvs []KV, specs []TensorSpec) (*Writer, error) {
 		if !s.Type.Known() {
 			return nil, fmt.Errorf("tensor %q: %w: %d", s.Name, ErrUnknownType, uint32(s.Type))
 		}
-		if len(s.Shape) > MaxDims {
-			return nil, fmt.Errorf("tensor %q: %w: %d dimensions", s.Name, ErrShape, len(s.Shape))
+		if len(s.Shape) < 1 || len(s.Shape) > MaxWriteDims {
+			return nil, fmt.Errorf("tensor %q: %w: %d dimensions (GGUF readers take 1 to %d)", s.Name, ErrShape, len(s.Shape), MaxWriteDims)
 		}
 		dims := make([]uint64, len(s.Shape))
 		for j, d := range s.Shape {
