@@ -356,6 +356,9 @@ func TestSafetensorsToGGUFDTypes(t *testing.T) {
 	if want := []string{"bool", "c64", "f8e4m3", "f8e5m2", "u16", "u32", "u64", "u8"}; !reflect.DeepEqual(dropped, want) {
 		t.Errorf("dropped %v, want %v", dropped, want)
 	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "0-dimensional tensors scalar are written with shape [1]") {
+		t.Errorf("warnings %q", r.Warnings)
+	}
 	hexes := expectedHex(t, "all_dtypes.json")
 	g, err := gguf.Open(out)
 	if err != nil {
