@@ -1,7 +1,6 @@
 package torchscript
 
 import (
-	"archive/zip"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pthkit/pth/internal/zipfile"
 	"github.com/pthkit/pth/modtree"
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
@@ -53,9 +53,7 @@ type Archive struct {
 
 	file      *os.File
 	ra        io.ReaderAt
-	size      int64
-	zr        *zip.Reader
-	files     map[string]*zip.File
+	files     map[string]*zipfile.Record
 	bigEndian bool
 	storages  map[string]*tensor.Storage
 	codeBytes int64
@@ -96,11 +94,11 @@ func (a *Archive) Close() error {
 // IsTorchScript reports whether the zip in r holds a constants.pkl record, which is
 // how torch.load tells TorchScript archives from torch.save zips.
 func IsTorchScript(r io.ReaderAt, size int64) bool {
-	zr, err := zip.NewReader(r, size)
+	zr, err := zipfile.NewReader(r, size)
 	if err != nil {
 		return false
 	}
-	for _, f := range zr.File {
+	for _, f := range zr.Records() {
 		if _, rec, ok := strings.Cut(f.Name, "/"); ok && rec == "constants.pkl" {
 			return true
 		}
@@ -111,26 +109,27 @@ func IsTorchScript(r io.ReaderAt, size int64) bool {
 // Read reads a TorchScript archive of size bytes from r: its records, code, constants
 // and data.pkl, and recovers the module tree.
 func Read(r io.ReaderAt, size int64) (*Archive, error) {
-	zr, err := zip.NewReader(r, size)
+	zr, err := zipfile.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
-	a := &Archive{ra: r, size: size, zr: zr, files: map[string]*zip.File{}, Code: map[string]string{},
+	a := &Archive{ra: r, files: map[string]*zipfile.Record{}, Code: map[string]string{},
 		Classes: map[string]*Class{}, storages: map[string]*tensor.Storage{}}
-	if len(zr.File) == 0 {
+	if len(zr.Records()) == 0 {
 		return nil, fmt.Errorf("%w: empty zip", ErrFormat)
 	}
-	prefix, _, ok := strings.Cut(zr.File[0].Name, "/")
-	if !ok {
-		return nil, fmt.Errorf("%w: file in archive is not in a subdirectory: %q", ErrFormat, zr.File[0].Name)
+	prefix, err := zr.Prefix()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	if err := zr.CheckPrefix(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	a.Name = prefix
-	for _, f := range zr.File {
-		rec, ok := strings.CutPrefix(f.Name, prefix+"/")
-		if !ok {
-			return nil, fmt.Errorf("%w: record %q is outside the archive folder %q", ErrFormat, f.Name, prefix)
-		}
+	for _, f := range zr.Records() {
+		rec := strings.TrimPrefix(f.Name, prefix+"/")
 		if _, dup := a.files[rec]; dup {
+			// PyTorch would read one of the copies, unpredictably.
 			return nil, fmt.Errorf("%w: record %q appears twice", ErrFormat, rec)
 		}
 		a.files[rec] = f
@@ -202,24 +201,18 @@ func (a *Archive) record(name string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: missing record %s", ErrFormat, name)
 	}
-	if f.UncompressedSize64 > maxCodeRecord {
-		return nil, fmt.Errorf("%w: record %s is %d bytes, more than %d", ErrFormat, name, f.UncompressedSize64, maxCodeRecord)
+	if f.Size > maxCodeRecord {
+		return nil, fmt.Errorf("%w: record %s is %d bytes, more than %d", ErrFormat, name, f.Size, maxCodeRecord)
 	}
-	a.codeBytes += int64(f.UncompressedSize64)
+	a.codeBytes += f.Size
 	if a.codeBytes > maxCodeTotal {
 		return nil, fmt.Errorf("%w: code and pickle records exceed %d bytes", ErrFormat, maxCodeTotal)
 	}
-	rc, err := f.Open()
+	// ReadAll inflates deflated records within the zip reader's bounds (declared
+	// size, deflate ratio) and reads stored ones from where their local header says.
+	b, err := f.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("%w: record %s: %v", ErrFormat, name, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: record %s: %v", ErrFormat, name, err)
-	}
-	if uint64(len(b)) != f.UncompressedSize64 {
-		return nil, fmt.Errorf("%w: record %s: size %d, directory says %d", ErrFormat, name, len(b), f.UncompressedSize64)
+		return nil, fmt.Errorf("%w: record %s: %w", ErrFormat, name, err)
 	}
 	return b, nil
 }
@@ -297,20 +290,17 @@ func (a *Archive) storage(dir string, id pickle.Value) (pickle.Value, error) {
 		return nil, fmt.Errorf("%w: missing record %s", ErrFormat, rec)
 	}
 	es := int64(dt.Size())
-	if numel > (1<<62)/es || uint64(numel*es) > f.UncompressedSize64 {
-		return nil, fmt.Errorf("%w: record %s holds %d bytes, storage needs %d elements of %d bytes", ErrFormat, rec, f.UncompressedSize64, numel, es)
+	if numel > (1<<62)/es || numel*es > f.Size {
+		return nil, fmt.Errorf("%w: record %s holds %d bytes, storage needs %d elements of %d bytes", ErrFormat, rec, f.Size, numel, es)
 	}
 	nbytes := numel * es
 	var s *tensor.Storage
-	if f.Method == zip.Store {
-		off, err := f.DataOffset()
-		if err != nil {
-			return nil, fmt.Errorf("%w: record %s: %v", ErrFormat, rec, err)
+	if f.Method == zipfile.Store {
+		// zipfile.NewReader checked that the record's bytes lie inside the archive.
+		if f.CompressedSize != f.Size {
+			return nil, fmt.Errorf("%w: record %s: stored with %d compressed and %d uncompressed bytes", ErrFormat, rec, f.CompressedSize, f.Size)
 		}
-		if f.CompressedSize64 != f.UncompressedSize64 || off < 0 || uint64(off)+f.CompressedSize64 > uint64(a.size) {
-			return nil, fmt.Errorf("%w: record %s claims %d bytes past the end of the archive", ErrFormat, rec, f.UncompressedSize64)
-		}
-		s = tensor.NewLazyStorage(dt, a.ra, off, nbytes, a.bigEndian)
+		s = tensor.NewLazyStorage(dt, a.ra, f.DataOffset, nbytes, a.bigEndian)
 	} else {
 		b, err := a.record(rec)
 		if err != nil {
