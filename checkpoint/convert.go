@@ -95,7 +95,7 @@ func ConvertFrom(src Checkpoint, out string, opts Options) (*Report, error) {
 	}
 	r := &Report{From: src.Format(), To: to}
 	if g := UnsafeGlobals(src); len(g) > 0 {
-		r.warn(&opts, "%s references globals torch.load(weights_only=True) refuses: %s (read as inert data; nothing was run; run pth scan for a verdict)", "the input", strings.Join(g, ", "))
+		r.warn(&opts, "the input references globals torch.load(weights_only=True) refuses: %s (read as inert data; nothing was run; run pth scan for a verdict)", strings.Join(g, ", "))
 	}
 	plan, err := planTensors(src, to, &opts, r)
 	if err != nil {
