@@ -254,3 +254,36 @@ assert b["f32"].storage().data_ptr() == b["f32_t"].storage().data_ptr(), "sharin
 		t.Errorf("PyTorch: %v\n%s", err, out)
 	}
 }
+
+// TestGGUFToPyTorch: the unquantized tensors of the GGUF fixture, converted
+// to .pt, load in PyTorch with the shapes and values PyTorch recorded when
+// the fixture was made (testdata/gguf/mixed.json).
+func TestGGUFToPyTorch(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "g.pt")
+	r, err := Convert(td("gguf", "mixed.gguf"), out, Options{SkipUnsupported: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Tensors != 8 {
+		t.Errorf("report %+v", r)
+	}
+	py := python(t)
+	script := `
+import sys, json, torch
+b = torch.load(sys.argv[1], weights_only=True); e = json.load(open(sys.argv[2]))
+n = 0
+for x in e["tensors"]:
+    if x["values"] is None:
+        assert x["name"] not in b, x["name"]
+        continue
+    y = b[x["name"]]
+    assert list(y.shape) == x["shape"], (x["name"], y.shape)
+    v = y.float().tolist() if y.dtype in (torch.float16, torch.bfloat16) else y.tolist()
+    assert v == x["values"], x["name"]
+    n += 1
+assert n == 8
+`
+	if b, err := exec.Command(py, "-c", script, out, td("gguf", "mixed.json")).CombinedOutput(); err != nil {
+		t.Errorf("PyTorch: %v\n%s", err, b)
+	}
+}
