@@ -10,7 +10,8 @@ import (
 
 // Options configure a Decoder.
 type Options struct {
-	// Limits; the zero value means DefaultLimits(size of input, or 0 when unknown).
+	// Limits; zero fields take their DefaultLimits value (for the size of the
+	// input with Unmarshal, 0 with NewDecoder).
 	Limits Limits
 	// PersistentLoad, when set, replaces each PERSID/BINPERSID id by its result.
 	// When nil the decoder yields PersistentID values.
@@ -49,10 +50,7 @@ func NewDecoder(r io.Reader, opts *Options) *Decoder {
 	if opts != nil {
 		d.opts = *opts
 	}
-	d.lim = d.opts.Limits
-	if d.lim == (Limits{}) {
-		d.lim = DefaultLimits(0)
-	}
+	d.lim = d.opts.Limits.orDefaults(0)
 	d.or = NewOpReader(r, d.lim)
 	d.or.rawMemo = true
 	return d
@@ -64,9 +62,7 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Limits == (Limits{}) {
-		o.Limits = DefaultLimits(int64(len(data)))
-	}
+	o.Limits = o.Limits.orDefaults(int64(len(data)))
 	d := NewDecoder(nil, &o)
 	d.or = newOpReaderBytes(data, d.lim)
 	d.or.rawMemo = true

@@ -72,3 +72,21 @@ func DefaultLimits(inputSize int64) Limits {
 		MaxAlloc:    mul(inputSize, 16, 64<<20),
 	}
 }
+
+// orDefaults fills the zero fields of l from DefaultLimits(inputSize).
+func (l Limits) orDefaults(inputSize int64) Limits {
+	def := DefaultLimits(inputSize)
+	if l.MaxMemo <= 0 {
+		l.MaxMemo = def.MaxMemo
+	}
+	if l.MaxElements <= 0 {
+		l.MaxElements = def.MaxElements
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = def.MaxDepth
+	}
+	if l.MaxAlloc <= 0 {
+		l.MaxAlloc = def.MaxAlloc
+	}
+	return l
+}

@@ -114,6 +114,10 @@ func TestMemoLimit(t *testing.T) {
 	if _, err := Unmarshal(b.Bytes(), nil); err != nil {
 		t.Fatalf("default limits: %v", err)
 	}
+	// Fields left zero take their defaults.
+	if _, err := Unmarshal(b.Bytes(), &Options{Limits: Limits{MaxAlloc: 1 << 20}}); err != nil {
+		t.Fatalf("partial limits: %v", err)
+	}
 }
 
 func TestDeepNesting(t *testing.T) {

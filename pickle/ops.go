@@ -284,11 +284,10 @@ func newOpReaderBytes(data []byte, lim Limits) *OpReader {
 }
 
 // NewOpReader returns an OpReader over r. Argument sizes are checked against
-// lim.MaxAlloc before anything is allocated; a zero Limits means DefaultLimits(0).
+// lim.MaxAlloc before anything is allocated; zero fields of lim take their
+// DefaultLimits(0) value.
 func NewOpReader(r io.Reader, lim Limits) *OpReader {
-	if lim == (Limits{}) {
-		lim = DefaultLimits(0)
-	}
+	lim = lim.orDefaults(0)
 	or := &OpReader{r: r, lim: lim}
 	if br, ok := r.(io.ByteReader); ok {
 		or.br = br
