@@ -133,7 +133,7 @@ type item struct {
 // planTensors decides what is written, in source order.
 func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, error) {
 	var plan []item
-	var refused, scalars []string
+	var refused, scalars, long []string
 	groups := map[string][]string{}
 	var order []string
 	for _, name := range src.Names() {
@@ -171,6 +171,9 @@ func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, erro
 		if dt != in.DType {
 			n = n / int64(in.DType.Size()) * int64(dt.Size())
 		}
+		if to == GGUF && len(name) >= 64 {
+			long = append(long, name)
+		}
 		shape := in.Shape
 		if to == GGUF && len(shape) == 0 {
 			shape = []int64{1} // GGUF readers refuse 0-dimensional tensors
@@ -186,6 +189,9 @@ func planTensors(src Checkpoint, to Format, o *Options, r *Report) ([]item, erro
 	}
 	if len(refused) > 0 {
 		return nil, fmt.Errorf("%w: %s cannot hold %s (use SkipUnsupported to drop them)", ErrUnsupported, to, strings.Join(refused, ", "))
+	}
+	if len(long) > 0 {
+		r.warn(o, "tensor names of 64 bytes or more (ggml's GGML_MAX_NAME; llama.cpp will not load them): %s", strings.Join(long, ", "))
 	}
 	if len(scalars) > 0 {
 		r.warn(o, "0-dimensional tensors %s are written with shape [1] (GGUF readers refuse 0 dimensions)", strings.Join(scalars, ", "))
