@@ -33,5 +33,13 @@
 // equivalent Python object (see Encoder for the rules, memo identity included).
 //
 // OpReader is the low-level opcode stream, like Python's pickletools.genops,
-// for tools that inspect a pickle without building values.
+// for tools that inspect a pickle without building values. Sprint prints a
+// value tree in Python-like notation.
+//
+// Tests compare against CPython: testdata/gen/pickle_golden.py writes pickles
+// of many objects in protocols 0–5 and records an inert rendering of each
+// (computed with CPython's own pickle._Unpickler), pickletools.genops output and
+// repr(); protocol-2 files must re-encode byte for byte, as must PyTorch's
+// torch.save data.pkl files, and random value trees must match what CPython's
+// pickle.dumps(pickle.loads(b), 2) gives.
 package pickle
