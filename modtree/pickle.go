@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"reflect"
 
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
@@ -34,8 +33,8 @@ func FromValue(root pickle.Value) (*Node, bool) {
 // holds _parameters and _modules. Its class is a pickle.Global, or in the legacy stream
 // the persistent id ('module', class, source_file, source) (as a pickle.PersistentID or
 // the bare tuple); the source text is never looked at. Parameters and buffers may be
-// *tensor.Tensor values, wrappers holding one (pth's Parameter, found by reflection:
-// an exported *tensor.Tensor field), raw
+// *tensor.Tensor values, wrappers holding one (pth's Parameter, found through the
+// AsTensor method it gets from the embedded *tensor.Tensor), raw
 // torch._utils._rebuild_parameter calls over those, or raw _rebuild_tensor_v2 calls
 // over a *tensor.Storage.
 func Parse(root pickle.Value) (*Node, error) {
@@ -250,35 +249,26 @@ func (b *builder) tensor(v pickle.Value) (*tensor.Tensor, error) {
 	return nil, fmt.Errorf("%s is not a tensor", describe(v))
 }
 
-var tensorPtrType = reflect.TypeFor[*tensor.Tensor]()
-var tensorType = reflect.TypeFor[tensor.Tensor]()
+// tensorWrapper is a value that holds a tensor: pth's Parameter, which modtree cannot
+// name without an import cycle, gets AsTensor from its embedded *tensor.Tensor.
+type tensorWrapper interface{ AsTensor() *tensor.Tensor }
 
-// wrappedTensor accepts a pointer to a struct that holds the tensor as a *tensor.Tensor
-// field or embeds a tensor.Tensor: the shape of pth's Parameter, which modtree cannot
-// name without an import cycle.
-func wrappedTensor(v pickle.Value) (*tensor.Tensor, bool) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+// wrappedTensor returns the tensor a wrapper holds. The wrapper's own fields
+// (Parameter.RequiresGrad, State) are not looked at: as with a raw
+// _rebuild_parameter call, the node gets the tensor as it was saved.
+func wrappedTensor(v pickle.Value) (t *tensor.Tensor, ok bool) {
+	w, ok := v.(tensorWrapper)
+	if !ok {
 		return nil, false
 	}
-	s := rv.Elem()
-	for i := 0; i < s.NumField(); i++ {
-		f := s.Type().Field(i)
-		if !f.IsExported() {
-			continue
+	// A nil wrapper pointer makes the promoted method dereference nil.
+	defer func() {
+		if recover() != nil {
+			t, ok = nil, false
 		}
-		switch f.Type {
-		case tensorPtrType:
-			if t, _ := s.Field(i).Interface().(*tensor.Tensor); t != nil {
-				return t, true
-			}
-		case tensorType:
-			if f.Anonymous && s.Field(i).CanAddr() {
-				return s.Field(i).Addr().Interface().(*tensor.Tensor), true
-			}
-		}
-	}
-	return nil, false
+	}()
+	t = w.AsTensor()
+	return t, t != nil
 }
 
 // className returns the dotted class path of a module's class value.
@@ -346,24 +336,25 @@ func dictEntries(v pickle.Value) ([]pickle.Entry, bool) {
 	return nil, false
 }
 
-var dictPtrType = reflect.TypeFor[*pickle.Dict]()
+// dictWrapper is a value that holds a dict: pth's OrderedDict and Counter, which
+// modtree cannot name without an import cycle, get AsDict from their embedded
+// *pickle.Dict.
+type dictWrapper interface{ AsDict() *pickle.Dict }
 
-// wrappedDict accepts a pointer to a struct embedding a *pickle.Dict: the shape of
-// pth's OrderedDict, which modtree cannot name without an import cycle.
-func wrappedDict(v pickle.Value) (*pickle.Dict, bool) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+// wrappedDict returns the dict a wrapper holds.
+func wrappedDict(v pickle.Value) (d *pickle.Dict, ok bool) {
+	w, ok := v.(dictWrapper)
+	if !ok {
 		return nil, false
 	}
-	s := rv.Elem()
-	for i := 0; i < s.NumField(); i++ {
-		f := s.Type().Field(i)
-		if f.Anonymous && f.IsExported() && f.Type == dictPtrType {
-			d, _ := s.Field(i).Interface().(*pickle.Dict)
-			return d, d != nil
+	// A nil wrapper pointer makes the promoted method dereference nil.
+	defer func() {
+		if recover() != nil {
+			d, ok = nil, false
 		}
-	}
-	return nil, false
+	}()
+	d = w.AsDict()
+	return d, d != nil
 }
 
 // setItems returns the members of a set, whether decoded as a set or as set(list).
