@@ -8,12 +8,12 @@ import (
 )
 
 // sevenZip scans a 7z archive, as picklescan does (7z is not a PyTorch format,
-// but model hubs carry them). Without an LZMA decoder (no dependency for it) the
-// scanner reads the packed streams as LZMA2 and accepts only its stored
-// (uncompressed) chunks, which is what 7-Zip writes for incompressible or tiny
-// data; any compressed chunk, other coder or malformed header makes the verdict
-// Error — fail closed, never safe. The encoded header's own stream info is read
-// to find where the data streams end.
+// but model hubs carry them). The packed streams are decoded as LZMA2, the
+// coder 7-Zip and py7zr use by default, one stream after another up to where
+// the header (or the encoded header's own packed stream) begins; each decoded
+// stream (a solid folder: its files concatenated) is scanned by content. A
+// stream in any other coder does not decode as LZMA2 and makes the verdict
+// Error — fail closed, never safe.
 func (fs *fileScan) sevenZip(where string, ra io.ReaderAt, size int64, depth int) {
 	if depth > fs.opts.MaxNesting {
 		fs.fail(where, fmt.Errorf("%w: more than %d levels", ErrNesting, fs.opts.MaxNesting))
@@ -58,44 +58,12 @@ func (fs *fileScan) sevenZip(where string, ra io.ReaderAt, size int64, depth int
 		if pos, _ := region.Seek(0, io.SeekCurrent); pos >= int64(end) {
 			return
 		}
-		data, err := fs.lzma2Stored(region)
+		data, err := fs.lzma2(region)
 		if err != nil {
 			fs.fail(fmt.Sprintf("%s: 7z stream %d", where, stream), err)
 			return
 		}
 		fs.source(fmt.Sprintf("%s: 7z stream %d", where, stream), bytes.NewReader(data), int64(len(data)), depth+1, modeTop)
-	}
-}
-
-// lzma2Stored decodes one LZMA2 stream made only of stored chunks.
-func (fs *fileScan) lzma2Stored(r io.Reader) ([]byte, error) {
-	var out []byte
-	var c [3]byte
-	for {
-		if _, err := io.ReadFull(r, c[:1]); err != nil {
-			return nil, fmt.Errorf("%w: LZMA2 stream ends without an end marker", ErrUnsupported)
-		}
-		switch {
-		case c[0] == 0x00:
-			return out, nil
-		case c[0] == 0x01 || c[0] == 0x02:
-			if _, err := io.ReadFull(r, c[1:3]); err != nil {
-				return nil, fmt.Errorf("%w: LZMA2 chunk header", ErrUnsupported)
-			}
-			n := int64(binary.BigEndian.Uint16(c[1:3])) + 1
-			if err := fs.chargeBuffered(n); err != nil {
-				return nil, err
-			}
-			start := len(out)
-			out = append(out, make([]byte, n)...)
-			if _, err := io.ReadFull(r, out[start:]); err != nil {
-				return nil, fmt.Errorf("%w: LZMA2 chunk of %d bytes", ErrUnsupported, n)
-			}
-		case c[0] >= 0x80:
-			return nil, fmt.Errorf("%w: LZMA-compressed 7z data (no LZMA decoder): cannot tell what it holds", ErrUnsupported)
-		default:
-			return nil, fmt.Errorf("%w: not an LZMA2 stream (control byte 0x%02x)", ErrUnsupported, c[0])
-		}
 	}
 }
 

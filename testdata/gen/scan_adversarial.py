@@ -22,10 +22,13 @@ Nothing malicious is ever unpickled: payload pickles are only disassembled.
 import gzip
 import io
 import json
+import lzma
 import os
 import pickle
 import pickletools
+import shutil
 import struct
+import subprocess
 import tarfile
 import zipfile
 import zlib
@@ -241,6 +244,63 @@ except ImportError:
 write("joblib_benign.pkl", jl_benign, "safe", (), "joblib layout: inline raw float32 array, object array as a nested pickle")
 write("joblib_object_payload.pkl", jl_evil, "dangerous", PG, "joblib object array whose nested pickle is the payload")
 write("joblib_zlib_inline.pkl", joblib_like(P, compress=True), "dangerous", PG, "zlib-compressed joblib with inline arrays")
+
+# 7z: LZMA2 streams from CPython's lzma (liblzma), in a 7z container written
+# by hand; when the 7z program is installed (Debian p7zip-full) it must extract
+# the payload from it, which checks the container.
+def num7z(v):
+    for n in range(8):
+        if v < 1 << (7 * (n + 1)):
+            return bytes([(0xFF00 >> n) & 0xFF | v >> (8 * n)]) + (v & ((1 << (8 * n)) - 1)).to_bytes(n, "little")
+    return b"\xff" + v.to_bytes(8, "little")
+
+
+def sevenz(name, data, filters, coder=b"\x21\x21"):
+    """A 7z archive of one file in one LZMA2 folder (coder: flags byte, id)."""
+    packed = lzma.compress(data, format=lzma.FORMAT_RAW, filters=filters)
+    props = lzma._encode_filter_properties(filters[0])
+    names = name.encode("utf-16-le") + b"\0\0"
+    hdr = (b"\x01\x04"  # Header, MainStreamsInfo
+           + b"\x06" + num7z(0) + num7z(1) + b"\x09" + num7z(len(packed)) + b"\x00"  # PackInfo
+           + b"\x07\x0b" + num7z(1) + b"\x00" + num7z(1)  # UnPackInfo, Folder: 1 folder, 1 coder
+           + coder + num7z(len(props)) + props  # coder with its properties
+           + b"\x0c" + num7z(len(data)) + b"\x00"  # unpack size
+           + b"\x00"  # end of MainStreamsInfo
+           + b"\x05" + num7z(1) + b"\x11" + num7z(1 + len(names)) + b"\x00" + names + b"\x00"  # FilesInfo: names
+           + b"\x00")
+    start = struct.pack("<QQI", len(packed), len(hdr), zlib.crc32(hdr))
+    out = b"7z\xbc\xaf\x27\x1c\x00\x04" + struct.pack("<I", zlib.crc32(start)) + start + packed + hdr
+    if shutil.which("7z"):
+        tmp = os.path.join(OUT, "_check.7z")
+        with open(tmp, "wb") as f:
+            f.write(out)
+        res = subprocess.run(["7z", "x", "-so", tmp], capture_output=True)
+        assert res.returncode == 0, res.stderr + res.stdout[-300:]
+        got = res.stdout
+        os.remove(tmp)
+        assert got == data, "7z extracts something else"
+    return out
+
+
+text = b"".join(b"line %d: the quick brown fox jumps over the lazy dog %d times\n" % (i, i * i % 97) for i in range(600))
+x, noise = 12345, bytearray()
+for _ in range(6000):  # incompressible bytes, so that LZMA2 also writes stored chunks
+    x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+    noise.append(x >> 16 & 0xFF)
+golden = text + bytes(noise) + text[:5000]
+for tag, filt in (("default", [{"id": lzma.FILTER_LZMA2, "preset": 6}]),
+                  ("lc0_lp2_pb0", [{"id": lzma.FILTER_LZMA2, "preset": 6, "lc": 0, "lp": 2, "pb": 0, "dict_size": 1 << 16}])):
+    raw = lzma.compress(golden, format=lzma.FORMAT_RAW, filters=filt)
+    assert lzma.decompress(raw, format=lzma.FORMAT_RAW, filters=filt) == golden
+    with open(os.path.join(OUT, "lzma2_%s.lzma2" % tag), "wb") as f:
+        f.write(raw)
+with open(os.path.join(OUT, "lzma2_golden.bin"), "wb") as f:
+    f.write(golden)
+LZ2 = [{"id": lzma.FILTER_LZMA2, "preset": 6}]
+write("sevenzip_lzma2_payload.7z", sevenz("model.pkl", P + text[:300], LZ2), "dangerous", PG, "payload in an LZMA2-compressed 7z")
+write("sevenzip_lzma2_benign.7z", sevenz("state.pkl", STATE, LZ2), "safe", (), "benign pickle in an LZMA2-compressed 7z")
+write("sevenzip_lzma1.7z", sevenz("model.pkl", P, [{"id": lzma.FILTER_LZMA1, "preset": 6}], b"\x23\x03\x01\x01"),
+      "error", (), "7z with the LZMA (not LZMA2) coder: not decoded, so not judged safe")
 
 # Several pickles, polyglots, nesting.
 write("concat_payload_second.pkl", STATE + P, "dangerous", PG, "a benign pickle, then the payload")
