@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"strings"
+	"unsafe"
 )
 
 // EncoderOptions configure an Encoder.
@@ -48,7 +49,8 @@ type EncoderOptions struct {
 type Encoder struct {
 	w        io.Writer
 	buf      bytes.Buffer
-	memo     map[identityKey]int
+	memoPtr  map[unsafe.Pointer]ptrRec // identities with an address (most)
+	memoVal  map[identityKey]int       // by-value identities, and address collisions
 	nextMemo int
 	keep     []Value // keeps memoized values alive so identities stay unique
 	maxDepth int
@@ -77,7 +79,8 @@ func (e *Encoder) Encode(v Value) error {
 		return fmt.Errorf("%w: only protocol 2 is written", ErrUnsupported)
 	}
 	e.buf.Reset()
-	e.memo = make(map[identityKey]int)
+	e.memoPtr = make(map[unsafe.Pointer]ptrRec)
+	e.memoVal = make(map[identityKey]int)
 	e.nextMemo = 0
 	e.keep = e.keep[:0]
 	e.buf.Write([]byte{OpProto, 2})
@@ -105,7 +108,7 @@ func (e *Encoder) memoize(v Value) {
 	idx := e.nextMemo
 	e.nextMemo++
 	if k, ok := identity(v); ok {
-		e.memo[k] = idx
+		e.store(k, idx)
 		e.keep = append(e.keep, v)
 	}
 	if idx < 256 {
@@ -114,6 +117,40 @@ func (e *Encoder) memoize(v Value) {
 		e.op(OpLongBinPut)
 		e.buf.Write(binary.LittleEndian.AppendUint32(nil, uint32(idx)))
 	}
+}
+
+// ptrRec is a memo entry keyed by address; n and kind tell apart a tuple or
+// string and a shorter one starting at the same address.
+type ptrRec struct {
+	idx  int
+	n    int
+	kind uint8
+}
+
+func (e *Encoder) store(k identityKey, idx int) {
+	if k.p == nil {
+		e.memoVal[k] = idx
+		return
+	}
+	if r, ok := e.memoPtr[k.p]; ok && (r.n != k.n || r.kind != k.kind) {
+		e.memoVal[k] = idx
+		return
+	}
+	e.memoPtr[k.p] = ptrRec{idx: idx, n: k.n, kind: k.kind}
+}
+
+func (e *Encoder) lookup(k identityKey) (int, bool) {
+	if k.p != nil {
+		r, ok := e.memoPtr[k.p]
+		if !ok {
+			return 0, false
+		}
+		if r.n == k.n && r.kind == k.kind {
+			return r.idx, true
+		}
+	}
+	idx, ok := e.memoVal[k]
+	return idx, ok
 }
 
 func (e *Encoder) get(idx int) {
@@ -128,7 +165,7 @@ func (e *Encoder) get(idx int) {
 // memoGet writes a GET and returns true when v was already memoized.
 func (e *Encoder) memoGet(v Value) bool {
 	if k, ok := identity(v); ok {
-		if idx, ok := e.memo[k]; ok {
+		if idx, ok := e.lookup(k); ok {
 			e.get(idx)
 			return true
 		}
@@ -411,7 +448,7 @@ func (e *Encoder) saveTuple(t Tuple, depth int) error {
 	}
 	// A tuple reached again through its own items is already memoized now.
 	if k, ok := identity(t); ok {
-		if idx, ok := e.memo[k]; ok {
+		if idx, ok := e.lookup(k); ok {
 			if n <= 3 {
 				for range n {
 					e.op(OpPop)
@@ -604,7 +641,7 @@ func (e *Encoder) saveObject(o *Object, depth int) error {
 	}
 	// Saving the arguments may have reached o again through a mutable container.
 	if k, ok := identity(o); ok {
-		if idx, ok := e.memo[k]; ok {
+		if idx, ok := e.lookup(k); ok {
 			e.op(OpPop)
 			e.get(idx)
 			return nil
