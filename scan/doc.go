@@ -30,8 +30,9 @@
 // does. Tensor storages (data/…, constants/… next to a .pkl) and everything after
 // a legacy stream's five pickles are never read.
 //
-// Known limits: 7z archives are read only when their streams are stored LZMA2
-// chunks (compressed ones give Error, never Safe). joblib's inline arrays are
+// Known limits: 7z archives are read when their streams use LZMA2 (7-Zip's and
+// py7zr's default), with the package's own LZMA decoder; other coders (LZMA,
+// BZip2, PPMd, filters, encryption) give Error, never Safe. joblib's inline arrays are
 // skipped (numeric) or scanned as nested pickles (object dtype), and literal
 // bytes handed to pickle.loads or torch.storage._load_from_bytes are scanned as
 // nested files.
