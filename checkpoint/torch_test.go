@@ -3,11 +3,13 @@ package checkpoint
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pthkit/pth/safetensors"
@@ -82,14 +84,20 @@ func TestTiedWeights(t *testing.T) {
 // test is skipped, except in CI where PyTorch must be present.
 func python(t *testing.T) string {
 	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
+	pythonOnce.Do(func() { pythonErr = exec.Command(py, "-c", "import torch").Run() })
+	if pythonErr != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("CI: %s with torch is required: %v", py, err)
+			t.Fatalf("CI: %s with torch is required: %v", py, pythonErr)
 		}
-		t.Skipf("%s with torch not available: %v", py, err)
+		t.Skipf("%s with torch not available: %v", py, pythonErr)
 	}
 	return py
 }
+
+var (
+	pythonOnce sync.Once
+	pythonErr  error
+)
 
 // TestRoundTripThroughPyTorch: PyTorch fixture → safetensors → .pt (and
 // float16 safetensors → .pt), then PyTorch itself loads the result and finds
@@ -97,29 +105,31 @@ func python(t *testing.T) string {
 func TestRoundTripThroughPyTorch(t *testing.T) {
 	py := python(t)
 	dir := t.TempDir()
-	for _, src := range []string{td("safetensors", "all_dtypes.pt"), td("safetensors", "sharded", "model.pt"), td("safetensors", "tied.pt")} {
-		st := filepath.Join(dir, "x.safetensors")
-		back := filepath.Join(dir, "back.pt")
+	var pairs []string // original, round-tripped; checked in one Python run
+	for i, src := range []string{td("safetensors", "all_dtypes.pt"), td("safetensors", "sharded", "model.pt"), td("safetensors", "tied.pt")} {
+		st := filepath.Join(dir, fmt.Sprintf("x%d.safetensors", i))
+		back := filepath.Join(dir, fmt.Sprintf("back%d.pt", i))
 		if _, err := Convert(src, st, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := Convert(st, back, Options{}); err != nil {
 			t.Fatal(err)
 		}
-		script := `
+		pairs = append(pairs, src, back)
+	}
+	script := `
 import sys, torch
-a = torch.load(sys.argv[1]); b = torch.load(sys.argv[2], weights_only=True)
-assert set(a) == set(b), (list(a), list(b))  # safetensors keeps no key order
-for k in a:
-    x, y = a[k], b[k]
-    assert x.dtype == y.dtype and x.shape == y.shape, k
-    if x.dtype == torch.bfloat16: x, y = x.view(torch.int16), y.view(torch.int16)
-    assert x.contiguous().numpy().tobytes() == y.contiguous().numpy().tobytes(), k
+for src, back in zip(sys.argv[1::2], sys.argv[2::2]):
+    a = torch.load(src); b = torch.load(back, weights_only=True)
+    assert set(a) == set(b), (src, list(a), list(b))  # safetensors keeps no key order
+    for k in a:
+        x, y = a[k], b[k]
+        assert x.dtype == y.dtype and x.shape == y.shape, (src, k)
+        if x.dtype == torch.bfloat16: x, y = x.view(torch.int16), y.view(torch.int16)
+        assert x.contiguous().numpy().tobytes() == y.contiguous().numpy().tobytes(), (src, k)
 `
-		out, err := exec.Command(py, "-c", script, src, back).CombinedOutput()
-		if err != nil {
-			t.Errorf("%s: PyTorch disagrees: %v\n%s", src, err, out)
-		}
+	if out, err := exec.Command(py, append([]string{"-c", script}, pairs...)...).CombinedOutput(); err != nil {
+		t.Errorf("PyTorch disagrees: %v\n%s", err, out)
 	}
 	// PyTorch → PyTorch: the fixture engineer's strict checker (structure,
 	// OrderedDict and _metadata, bitwise tensors, storage sharing) under
@@ -141,7 +151,7 @@ for k in a:
 	if len(r.Warnings) != 0 || len(r.Shared) != 1 {
 		t.Errorf("report %+v", r)
 	}
-	script := `
+	script = `
 import sys, torch
 a = torch.load(sys.argv[1]); b = torch.load(sys.argv[2], weights_only=True)
 assert list(a) == list(b), (list(a), list(b))
