@@ -10,6 +10,7 @@ import (
 
 	"github.com/pthkit/pth"
 	"github.com/pthkit/pth/internal/cli/extract"
+	"github.com/pthkit/pth/modtree/modfile"
 	"github.com/pthkit/pth/modtree/modtreetest"
 )
 
@@ -56,7 +57,7 @@ func TestNotAModel(t *testing.T) {
 	src := filepath.Join(modtreetest.Dir(), "..", "fixtures", "zip", "convnet.pt")
 	out := filepath.Join(t.TempDir(), "sd.pt")
 	err := extract.Run(&extract.Options{Model: src, Out: out})
-	if !errors.Is(err, extract.ErrNoModule) {
+	if !errors.Is(err, modfile.ErrNoModule) {
 		t.Fatalf("got %v, want ErrNoModule", err)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {

@@ -11,40 +11,6 @@ import (
 	"github.com/pthkit/pth/modtree/modtreetest"
 )
 
-// TestLoad checks the state_dict extract writes against PyTorch's record for every
-// fixture: model.state_dict() for entire models, torch.jit.load(f).state_dict() for
-// TorchScript (which keeps non-persistent buffers: the archive does not mark them).
-func TestLoad(t *testing.T) {
-	checkLoad(t, modtreetest.Dir())
-}
-
-// TestLoadLarge does the same for torchvision's resnet18 and mobilenet_v3_small.
-func TestLoadLarge(t *testing.T) {
-	checkLoad(t, modtreetest.Large(t))
-}
-
-func checkLoad(t *testing.T, dir string) {
-	for name, m := range modtreetest.Load(t, dir) {
-		for kind, file := range m.Files {
-			t.Run(name+"_"+kind, func(t *testing.T) {
-				sd, _, err := extract.Load(filepath.Join(dir, file))
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := m.StateDict
-				switch kind {
-				case "script":
-					want = m.Script.StateDict
-				case "trace":
-					want = m.Trace.StateDict
-				}
-				msd := modtreetest.FromPth(sd.Keys, sd.Tensors, sd.Metadata)
-				modtreetest.CheckStateDict(t, msd, want)
-			})
-		}
-	}
-}
-
 // TestRoundTripPyTorch writes the state_dict with `pth extract` and has PyTorch load it
 // with weights_only=True and load_state_dict(strict=True) into a freshly built
 // architecture, which must then give the original model's outputs exactly.

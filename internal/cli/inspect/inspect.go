@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pthkit/pth"
-	"github.com/pthkit/pth/internal/cli/extract"
 	"github.com/pthkit/pth/modtree"
+	"github.com/pthkit/pth/modtree/modfile"
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
 )
@@ -210,11 +210,11 @@ func Build(path string, hash bool) (*Report, error) {
 // archive; it returns nil for files of plain values.
 func moduleTree(path string, f *pth.File) (*modtree.Node, func(), error) {
 	if f.Format == pth.FormatTorchScript {
-		tree, _, closer, err := extract.Tree(path)
+		m, err := modfile.Open(path)
 		if err != nil {
 			return nil, nil, err
 		}
-		return tree, closer, nil
+		return m.Tree, func() { m.Close() }, nil
 	}
 	if tree, ok := modtree.FromValue(f.Root); ok {
 		return tree, func() {}, nil
