@@ -10,6 +10,7 @@ import (
 	"github.com/pthkit/pth"
 	"github.com/pthkit/pth/nn"
 	"github.com/pthkit/pth/npy"
+	"github.com/pthkit/pth/torchscript"
 )
 
 // SimpleNet is the seed's two-layer perceptron.
@@ -34,11 +35,17 @@ func (m *SimpleNet) Forward(x *nn.Tensor) *nn.Tensor {
 	return m.FC2.Forward(m.ReLU.Forward(m.FC1.Forward(x)))
 }
 
+// ScriptForward is forward in TorchScript, so torchscript.Save can write the whole
+// model as an archive torch.jit.load runs without this program's classes.
+func (m *SimpleNet) ScriptForward() string {
+	return "return self.fc2.forward(self.relu.forward(self.fc1.forward(x)))"
+}
+
 // options are the command's flags.
 type options struct {
-	Save, Load, Input string
-	JSON              bool
-	Seed              uint64
+	Save, Load, Input, SaveScript string
+	JSON                          bool
+	Seed                          uint64
 }
 
 const defaultPath = "simple_net_state_dict.pth"
@@ -79,6 +86,14 @@ func run(opt options, stdout io.Writer) error {
 		return err
 	}
 	loaded.Eval()
+	if opt.SaveScript != "" {
+		if err := torchscript.Save(opt.SaveScript, loaded); err != nil {
+			return err
+		}
+		if !opt.JSON {
+			fmt.Fprintf(stdout, "wrote the model as TorchScript to %s\n", opt.SaveScript)
+		}
+	}
 
 	x := fixedInput()
 	if opt.Input != "" {
@@ -106,6 +121,7 @@ func main() {
 	flag.StringVar(&opt.Save, "save", "", "save the state_dict of a seeded SimpleNet(10, 5, 2) to `PATH` (default "+defaultPath+")")
 	flag.StringVar(&opt.Load, "load", "", "load a state_dict from `PATH` (any format pth reads) instead of saving one")
 	flag.StringVar(&opt.Input, "input", "", "run the float32 input in `FILE.npy` (shape [N, 10])")
+	flag.StringVar(&opt.SaveScript, "save-script", "", "also write the loaded model as TorchScript to `PATH` (torch.jit.load runs it with no Python class)")
 	flag.BoolVar(&opt.JSON, "json", false, `print {"output": [[…]…]}`)
 	flag.Uint64Var(&opt.Seed, "seed", 0, "seed for the model's initial weights")
 	flag.Parse()

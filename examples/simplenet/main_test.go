@@ -120,3 +120,28 @@ func TestWalkThrough(t *testing.T) {
 		t.Fatalf("output %q does not show %s", out.String(), want)
 	}
 }
+
+// TestSaveScriptRunsInPyTorch: --save-script writes SimpleNet as TorchScript;
+// torch.jit.load opens it with no Python class and gives Go's outputs.
+func TestSaveScriptRunsInPyTorch(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	sd, script := filepath.Join(dir, "sd.pth"), filepath.Join(dir, "script.pt")
+	in := filepath.Join(fixtures, "simplenet.pth.in.npy")
+	if err := run(options{Save: sd, Seed: 11}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	goOut := runJSON(t, options{Load: sd, Input: in, SaveScript: script})
+	pyOut := filepath.Join(dir, "py.npy")
+	prog := `
+import sys, numpy, torch
+m = torch.jit.load(sys.argv[1])
+with torch.no_grad():
+    y = m(torch.from_numpy(numpy.load(sys.argv[2])))
+numpy.save(sys.argv[3], y.numpy())
+`
+	if msg, err := exec.Command(py, "-c", prog, script, in, pyOut).CombinedOutput(); err != nil {
+		t.Fatalf("torch.jit.load could not run Go's archive: %v\n%s", err, msg)
+	}
+	assertRows(t, "TorchScript run by PyTorch", goOut, readNpy(t, pyOut))
+}
