@@ -177,7 +177,11 @@ func (c *stCheckpoint) Info(name string) (Info, error) {
 	if !ok {
 		return Info{}, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
-	return Info{Name: name, DType: ti.DType, Shape: ti.Shape, NBytes: ti.NBytes()}, nil
+	in := Info{Name: name, DType: ti.DType, Shape: ti.Shape, NBytes: ti.NBytes()}
+	if ti.DType == tensor.Invalid {
+		in.Note = ti.Code + " has no PyTorch dtype"
+	}
+	return in, nil
 }
 func (c *stCheckpoint) Tensor(name string) (*tensor.Tensor, error) { return c.f.Tensor(name) }
 func (c *stCheckpoint) Metadata() map[string]string                { return c.f.Metadata }

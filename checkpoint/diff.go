@@ -107,7 +107,7 @@ func diffTensor(a, b Checkpoint, name string) (TensorDiff, bool, error) {
 	}
 	td := TensorDiff{Name: name, DTypeA: dtypeName(ia), DTypeB: dtypeName(ib), ShapeA: ia.Shape, ShapeB: ib.Shape}
 	if ia.DType == tensor.Invalid || ib.DType == tensor.Invalid {
-		td.Note = "quantized data is not compared"
+		td.Note = "data of this dtype is not compared"
 		return td, false, nil
 	}
 	if !slices.Equal(ia.Shape, ib.Shape) {

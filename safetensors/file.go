@@ -106,6 +106,9 @@ func (f *File) Tensor(name string) (*tensor.Tensor, error) {
 	if !ok {
 		return nil, f.wrap(fmt.Errorf("%w: %q", ErrNotFound, name))
 	}
+	if ti.DType == tensor.Invalid {
+		return nil, f.wrap(fmt.Errorf("tensor %q: %w: %s has no PyTorch dtype (File.Data gives its bytes)", name, ErrUnsupportedDType, ti.Code))
+	}
 	var st *tensor.Storage
 	if f.data != nil {
 		b, _ := f.Data(name)

@@ -22,9 +22,9 @@ const MaxHeaderSize = 100_000_000
 // TensorInfo is one tensor's entry in the header.
 type TensorInfo struct {
 	Name  string
-	DType tensor.DType
-	Code  string  // the dtype code as written ("F32", …)
-	Shape []int64 // C order; empty for a 0-d tensor
+	DType tensor.DType // tensor.Invalid for F4, F6_E2M3 and F6_E3M2
+	Code  string       // the dtype code as written ("F32", …)
+	Shape []int64      // C order; empty for a 0-d tensor
 	// Begin and End are byte offsets relative to the start of the data buffer.
 	Begin, End int64
 }
@@ -177,10 +177,14 @@ func (h *Header) validate(fileSize int64) error {
 			return fmt.Errorf("tensor %q: %w: [%d, %d] where %d was expected to start", t.Name, ErrInvalidOffset, t.Begin, t.End, pos)
 		}
 		pos = t.End
-		n, ok := numBytes(t.Shape, byName[t.Code].size)
+		bits, ok := numBytes(t.Shape, byName[t.Code].bits)
 		if !ok {
 			return fmt.Errorf("tensor %q: %w: shape %v", t.Name, ErrOverflow, t.Shape)
 		}
+		if bits%8 != 0 {
+			return fmt.Errorf("tensor %q: %w: %s%v is %d bits, not whole bytes", t.Name, ErrTensorInvalidInfo, t.Code, t.Shape, bits)
+		}
+		n := bits / 8
 		if n != t.End-t.Begin {
 			return fmt.Errorf("tensor %q: %w: %s%v needs %d bytes, offsets give %d", t.Name, ErrTensorInvalidInfo, t.Code, t.Shape, n, t.End-t.Begin)
 		}
@@ -290,10 +294,11 @@ func parseInfo(dec *json.Decoder, name string) (TensorInfo, error) {
 			if err != nil {
 				return ti, err
 			}
-			if ti.DType, err = DTypeOf(code); err != nil {
-				return ti, err
+			d, ok := byName[code]
+			if !ok {
+				return ti, fmt.Errorf("%w: %q", ErrUnknownDType, code)
 			}
-			ti.Code = code
+			ti.DType, ti.Code = d.dt, code
 		case "shape":
 			if haveShape {
 				return ti, fmt.Errorf("%w: field %q", ErrDuplicateKey, field)

@@ -352,6 +352,30 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
+// TestSubByteDTypes: F4 and F6 tensors (2 and 4/3 elements per byte) are
+// validated by bits and readable as bytes, but have no PyTorch dtype.
+func TestSubByteDTypes(t *testing.T) {
+	f, err := Parse(hdr(`{"a":{"dtype":"F4","shape":[2,3],"data_offsets":[0,3]},"b":{"dtype":"F6_E2M3","shape":[4],"data_offsets":[3,6]},"c":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}}`, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := f.Data("a"); err != nil || len(d) != 3 {
+		t.Errorf("F4 data: %v %d", err, len(d))
+	}
+	if _, err := f.Tensor("b"); !errors.Is(err, ErrUnsupportedDType) {
+		t.Errorf("F6 tensor: %v", err)
+	}
+	if _, err := f.Tensor("c"); err != nil {
+		t.Errorf("U8 next to F4: %v", err)
+	}
+	if _, err := Parse(hdr(`{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}`, 2)); !errors.Is(err, ErrTensorInvalidInfo) {
+		t.Errorf("3 F4 elements (12 bits): %v", err)
+	}
+	if _, err := DTypeOf("F4"); !errors.Is(err, ErrUnsupportedDType) {
+		t.Errorf("DTypeOf(F4): %v", err)
+	}
+}
+
 func TestWriterChecks(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := NewWriter(&buf, []Spec{{"a", tensor.Float32, nil}, {"a", tensor.Float32, nil}}, nil); !errors.Is(err, ErrDuplicateKey) {
