@@ -375,9 +375,6 @@ func StateDictMetadata(c Checkpoint) *pickle.Dict {
 	return nil
 }
 
-// NonTensors lists the values of a PyTorch checkpoint that are neither
-// tensors nor plain scalars (see Scalars) as "path (Go type)"; nil for other
-// formats.
 // UnsafeGlobals returns the globals of a PyTorch checkpoint that
 // torch.load(weights_only=True) would refuse (pth read them inertly; nothing
 // ran); nil for other formats.
@@ -399,6 +396,9 @@ func Scalars(c Checkpoint) (map[string]any, []string) {
 	return t.scalars, t.scalarOrder
 }
 
+// NonTensors lists the values of a PyTorch checkpoint that are neither
+// tensors nor plain scalars (see Scalars) as "path (Go type)"; nil for other
+// formats.
 func NonTensors(c Checkpoint) []string {
 	t, ok := c.(*torchCheckpoint)
 	if !ok {

@@ -27,6 +27,7 @@ type Options struct {
 // exits with its ExitCode, 1.
 type DifferentError struct{ A, B string }
 
+// Error says which files differ.
 func (e *DifferentError) Error() string { return fmt.Sprintf("%s and %s differ", e.A, e.B) }
 
 // ExitCode returns 1.
