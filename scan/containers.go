@@ -158,7 +158,17 @@ func (fs *fileScan) zip(where string, ra io.ReaderAt, size int64, depth int) {
 			fs.fail(rwhere, err)
 			continue
 		}
-		fs.stream(rwhere, br, head, sniff(head), depth, m)
+		k := sniff(head)
+		if (k == kindZip || k == kind7z) && e.stored != nil {
+			// An archive stored in the archive: read it in place.
+			if depth >= fs.opts.MaxNesting {
+				fs.fail(rwhere, fmt.Errorf("%w: more than %d levels", ErrNesting, fs.opts.MaxNesting))
+			} else {
+				fs.source(rwhere, e.stored, e.size, depth+1, m)
+			}
+			continue
+		}
+		fs.stream(rwhere, br, head, k, depth, m)
 		// Finish the record so that read errors (checksums, truncation) surface.
 		if m != modeSniff {
 			if _, err := io.Copy(io.Discard, io.LimitReader(br, 1<<20)); err != nil {

@@ -14,6 +14,9 @@ type zipEntry struct {
 	localName string // local-header name (may differ: PyTorch's miniz trusts the central one)
 	size      int64  // uncompressed size
 	open      func() (io.Reader, error)
+	// stored is the record's bytes in place when it is not compressed, so that
+	// an archive inside it is read without copying (nil when deflated).
+	stored io.ReaderAt
 }
 
 // openZip lists the records of the zip in ra with the PyTorch-dialect reader
@@ -27,12 +30,16 @@ func openZip(ra io.ReaderAt, size int64) ([]zipEntry, error) {
 	out := make([]zipEntry, 0, len(recs))
 	for _, rec := range recs {
 		rec := rec
-		out = append(out, zipEntry{
+		e := zipEntry{
 			name:      rec.Name,
 			localName: rec.LocalName,
 			size:      rec.Size,
 			open:      func() (io.Reader, error) { return inflate(rec.Method, rec.OpenRaw()) },
-		})
+		}
+		if rec.Method == zipfile.Store && rec.CompressedSize == rec.Size {
+			e.stored = rec.OpenRaw()
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -341,6 +341,10 @@ write("safetensors_plain.safetensors", struct.pack("<Q", len(st_plain)) + st_pla
       "safetensors: no pickle, cannot run code")
 inner = zip_bytes([("archive/data.pkl", P)])
 write("nested_zip.zip", zip_bytes([("outer/model.pt", inner)]), "dangerous", PG, "a torch zip inside a zip")
+big_inner = zip_bytes([("archive/data.pkl", P), ("archive/data/0", b"\0" * (300 << 10))])
+write("nested_stored_zip_in_place.zip", zip_bytes([("models/big.pt", big_inner)]), "dangerous", PG,
+      "a stored 300 KiB torch zip inside a zip, scanned with a 64 KiB buffer budget: read in place, not copied",
+      {"max_buffered": 64 << 10})
 deep = zip_bytes([("archive/data.pkl", STATE)])
 for k in range(8):
     deep = zip_bytes([("level%d.zip" % k, deep)])
