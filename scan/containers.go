@@ -94,11 +94,22 @@ func embeddedZip(ra io.ReaderAt, size int64) (start int64, ok bool) {
 	if i < 0 || len(buf)-i < 22 {
 		return 0, false
 	}
+	entries := binary.LittleEndian.Uint16(buf[i+10:])
 	cdSize := int64(binary.LittleEndian.Uint32(buf[i+12:]))
 	cdOff := int64(binary.LittleEndian.Uint32(buf[i+16:]))
+	if cdOff == 0xFFFFFFFF || entries == 0xFFFF {
+		// zip64: real when its locator sits just before; the zip reader judges the rest.
+		return 0, i >= 20 && string(buf[i-20:i-16]) == "PK\x06\x07"
+	}
 	start = from + int64(i) - cdSize - cdOff
-	if start < 0 || cdOff == 0xFFFFFFFF {
-		start = 0 // zip64 or inconsistent: let the zip reader judge it as is
+	if start < 0 || entries == 0 {
+		return 0, false
+	}
+	// The central directory must be where the record says: the signature bytes
+	// alone turn up by chance in tensor data now and then.
+	var sig [4]byte
+	if _, err := ra.ReadAt(sig[:], start+cdOff); err != nil || string(sig[:]) != "PK\x01\x02" {
+		return 0, false
 	}
 	return start, true
 }
