@@ -9,10 +9,10 @@ import (
 	"math"
 	"math/bits"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/pthkit/pth/internal/atomicfile"
 	"github.com/pthkit/pth/tensor"
 )
 
@@ -477,28 +477,5 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 
 // WriteFile writes t to path atomically (a temporary file renamed into place).
 func WriteFile(path string, t *tensor.Tensor) error {
-	return writeAtomic(path, func(w io.Writer) error { return Write(w, t) })
-}
-
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, t) })
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pthkit/pth/internal/atomicfile"
 	"github.com/pthkit/pth/tensor"
 )
 
@@ -99,5 +100,5 @@ func WriteNPZ(w io.Writer, arrays []Array, compress bool) error {
 
 // WriteNPZFile writes arrays to path atomically.
 func WriteNPZFile(path string, arrays []Array, compress bool) error {
-	return writeAtomic(path, func(w io.Writer) error { return WriteNPZ(w, arrays, compress) })
+	return atomicfile.Write(path, func(w io.Writer) error { return WriteNPZ(w, arrays, compress) })
 }

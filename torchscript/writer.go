@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/internal/atomicfile"
 	"github.com/pthkit/pth/internal/zipfile"
 	"github.com/pthkit/pth/nn"
 	"github.com/pthkit/pth/pickle"
@@ -43,16 +43,12 @@ type Scripter interface {
 // activations (ReLU, ReLU6, Sigmoid, Tanh, SiLU, GELU, Hardsigmoid, Hardswish),
 // and from custom modules implementing Scripter. Other modules give ErrUnsupported.
 func Save(path string, m nn.Module) error {
-	var buf bytes.Buffer
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	if err := Write(&buf, name, m); err != nil {
+	err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, name, m) })
+	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // Write writes m as a TorchScript archive whose records live under archiveName/.
