@@ -61,11 +61,8 @@ func DetectFormat(head []byte) (Format, error) {
 
 // isLegacyMagic reports whether head starts with a pickle of the legacy magic number.
 func isLegacyMagic(head []byte) bool {
-	sc, err := scanBytes(head)
-	if err != nil || len(sc.data) > 64 {
-		return false
-	}
-	v, err := unmarshal(sc.data, nil)
+	// The magic pickle is short: one that does not end within 64 bytes is not it.
+	v, err := unmarshal(head[:min(len(head), 64)], nil)
 	m, ok := v.(*big.Int)
 	return err == nil && ok && m.Cmp(legacyMagicNumber) == 0
 }
@@ -306,30 +303,25 @@ func mapLocationFunc(m any) (func(string) string, error) {
 	return nil, fmt.Errorf("pth: MapLocation must be a string, map[string]string or func(string) string, not %T", m)
 }
 
-// decodePickle scans and decodes one pickle held in data, applying the
-// weights-only checks, and records its globals.
-func (l *loader) decodePickle(data []byte, record string, pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
-	sc, err := scanBytes(data)
-	if err != nil {
-		return nil, locate(l.name, record, -1, err)
-	}
-	return l.decodeScanned(sc, record, pload)
-}
-
-func (l *loader) decodeScanned(sc *pickleScan, record string, pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
-	for _, g := range sc.globals {
-		l.file.globals = append(l.file.globals, g.g)
-	}
-	if l.opts.WeightsOnly {
-		if err := l.checkOps(sc); err != nil {
-			return nil, locate(l.name, record, -1, err)
-		}
-	}
+// pickleOptions returns the decoder options for one pickle of about size bytes
+// starting at file (or record) offset base: the weights-only rules, applied as
+// the opcodes stream by, the recording of globals, and the persistent loader.
+func (l *loader) pickleOptions(size, base int64, pload func(pickle.Value) (pickle.Value, error)) *pickle.Options {
 	lim := l.opts.Limits
 	if lim == (pickle.Limits{}) {
-		lim = pickle.DefaultLimits(int64(len(sc.data)))
+		lim = pickle.DefaultLimits(size)
 	}
 	po := &pickle.Options{Limits: lim}
+	po.OnGlobal = func(off int64, g pickle.Global) error {
+		l.file.globals = append(l.file.globals, g)
+		if l.opts.WeightsOnly {
+			return l.checkGlobal(base+off, g)
+		}
+		return nil
+	}
+	if l.opts.WeightsOnly {
+		po.Refuse = &weightsOnlyRefused
+	}
 	if pload != nil {
 		po.PersistentLoad = func(id pickle.Value) (pickle.Value, error) {
 			if l.opts.WeightsOnly {
@@ -340,17 +332,48 @@ func (l *loader) decodeScanned(sc *pickleScan, record string, pload func(pickle.
 			return pload(id)
 		}
 	}
-	l.pickleBytes += len(sc.data)
-	v, err := unmarshal(sc.data, po)
+	return po
+}
+
+// decodePickle decodes one pickle held in data (bytes after its STOP are
+// ignored), applying the weights-only checks, and records its globals.
+func (l *loader) decodePickle(data []byte, record string, pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
+	v, err := unmarshal(data, l.pickleOptions(int64(len(data)), 0, pload))
 	if err != nil {
-		return nil, locate(l.name, record, -1, err)
+		return nil, l.pickleError(record, 0, err)
 	}
+	l.pickleBytes += len(data)
+	return l.checkDecoded(v, record)
+}
+
+// checkDecoded applies weights-only's rules on the decoded tree.
+func (l *loader) checkDecoded(v pickle.Value, record string) (pickle.Value, error) {
 	if l.opts.WeightsOnly {
 		if err := l.checkTree(v); err != nil {
 			return nil, locate(l.name, record, -1, err)
 		}
 	}
 	return v, nil
+}
+
+// pickleError turns a decoder error into this package's: a refused opcode
+// becomes weights-only's "Unsupported operand", a truncated or malformed
+// pickle also wraps ErrFormat. base is the pickle's offset in the file (legacy
+// streams) or record (0).
+func (l *loader) pickleError(record string, base int64, err error) error {
+	var oe *pickle.OpcodeError
+	switch {
+	case errors.Is(err, pickle.ErrRefused) && errors.As(err, &oe):
+		return &Error{File: l.name, Record: record, Offset: base + oe.Offset, Err: errorf(ErrWeightsOnly,
+			"Unsupported operand %d", oe.Op)}
+	case errors.Is(err, pickle.ErrTruncated), errors.Is(err, pickle.ErrMalformed):
+		err = fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	off := int64(-1)
+	if base > 0 {
+		off = base
+	}
+	return locate(l.name, record, off, err)
 }
 
 // storagePID parses a ('storage', class, key, location, numel[, view]) persistent id.
@@ -504,29 +527,35 @@ func weightsOnlyPID(id pickle.Value) error {
 	return errorf(ErrWeightsOnly, "Only persistent_load of storage is allowed, but got %v", id)
 }
 
-// checkOps applies weights-only's opcode and global rules, in stream order.
-func (l *loader) checkOps(sc *pickleScan) error {
-	for _, g := range sc.globals {
-		if sc.firstBadOp >= 0 && sc.firstBadOp < g.off {
-			break
-		}
-		m, n := safeglobals.Canonical(g.g.Module, g.g.Name)
-		if safeglobals.Blocked(m) {
-			return &Error{File: l.name, Offset: g.off, Err: errorf(ErrUnsafeGlobal,
-				"Trying to load unsupported GLOBAL %s.%s whose module %s is blocked.", m, n, m)}
-		}
-		if !globalAllowed(g.g, l.userSafe) {
-			dn := safeglobals.DisplayName(m, n)
-			return &Error{File: l.name, Offset: g.off, Err: errorf(ErrUnsafeGlobal,
-				"Unsupported global: GLOBAL %s was not an allowed global by default. "+
-					"Please use `torch.serialization.add_safe_globals([%s])` or the "+
-					"`torch.serialization.safe_globals([%s])` context manager to allowlist this global "+
-					"if you trust this class/function.", dn, dn, dn)}
-		}
+// weightsOnlyRefused lists the opcodes torch's weights-only unpickler
+// (torch/_weights_only_unpickler.py) does not accept.
+var weightsOnlyRefused = func() pickle.OpSet {
+	var refused pickle.OpSet
+	for i := range refused {
+		refused[i] = true
 	}
-	if sc.firstBadOp >= 0 {
-		return &Error{File: l.name, Offset: sc.firstBadOp, Err: errorf(ErrWeightsOnly,
-			"Unsupported operand %d", sc.firstBadOpVal)}
+	for _, c := range []byte{0x80, '.', '(', 't', 0x85, 0x86, 0x87, ')', ']', '}', 0x8f,
+		'a', 'e', 's', 'u', 'N', 0x88, 0x89, 'J', 'K', 'M', 0x8a, 'G', 'X', 'U',
+		'Q', 'h', 'j', 'q', 'r', 'c', 'R', 0x81, 'b'} {
+		refused[c] = false
+	}
+	return refused
+}()
+
+// checkGlobal applies weights-only's rule on a global met at offset off.
+func (l *loader) checkGlobal(off int64, g pickle.Global) error {
+	m, n := safeglobals.Canonical(g.Module, g.Name)
+	if safeglobals.Blocked(m) {
+		return &Error{File: l.name, Offset: off, Err: errorf(ErrUnsafeGlobal,
+			"Trying to load unsupported GLOBAL %s.%s whose module %s is blocked.", m, n, m)}
+	}
+	if !globalAllowed(g, l.userSafe) {
+		dn := safeglobals.DisplayName(m, n)
+		return &Error{File: l.name, Offset: off, Err: errorf(ErrUnsafeGlobal,
+			"Unsupported global: GLOBAL %s was not an allowed global by default. "+
+				"Please use `torch.serialization.add_safe_globals([%s])` or the "+
+				"`torch.serialization.safe_globals([%s])` context manager to allowlist this global "+
+				"if you trust this class/function.", dn, dn, dn)}
 	}
 	return nil
 }

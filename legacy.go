@@ -2,6 +2,7 @@ package pth
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/big"
@@ -29,15 +30,26 @@ func (l *loader) newStreamReader(what string, base, end int64) *streamReader {
 		br: bufio.NewReaderSize(io.NewSectionReader(l.ra, base, end-base), 64<<10)}
 }
 
-// pickle scans and decodes the next pickle.
-func (s *streamReader) pickle(pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
+// pickle decodes the next pickle, reading up to and including its STOP.
+func (s *streamReader) pickle(pload func(pickle.Value) (pickle.Value, error)) (v pickle.Value, err error) {
 	start := s.pos
-	sc, err := scanPickle(s.br, s.end-s.pos, start)
-	if err != nil {
-		return nil, locate(s.l.name, s.what, start, err)
+	d := pickle.NewDecoder(s.br, s.l.pickleOptions(s.end-start, start, pload))
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, &Error{File: s.l.name, Record: s.what, Offset: start, Err: fmt.Errorf(
+				"%w: pickle decoder failed on this input (a bug in package pickle): %v", pickle.ErrMalformed, r)}
+		}
+	}()
+	v, err = d.Decode()
+	if err == io.EOF {
+		err = &pickle.OpcodeError{Offset: 0, Err: fmt.Errorf("%w: stream ended before a pickle", pickle.ErrTruncated)}
 	}
-	s.pos += int64(len(sc.data))
-	return s.l.decodeScanned(sc, s.what, pload)
+	if err != nil {
+		return nil, s.l.pickleError(s.what, start, err)
+	}
+	s.pos += d.Offset()
+	s.l.pickleBytes += int(d.Offset())
+	return s.l.checkDecoded(v, s.what)
 }
 
 // fixed reads n raw bytes (n is small: headers).
@@ -187,3 +199,6 @@ func sysInfoBigEndian(v pickle.Value) (bool, error) {
 	}
 	return !b, nil
 }
+
+// readInt64LE decodes a little-endian int64.
+func readInt64LE(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) }

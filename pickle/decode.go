@@ -16,7 +16,19 @@ type Options struct {
 	// PersistentLoad, when set, replaces each PERSID/BINPERSID id by its result.
 	// When nil the decoder yields PersistentID values.
 	PersistentLoad func(id Value) (Value, error)
+	// OnGlobal, when set, is called for every GLOBAL, INST and STACK_GLOBAL
+	// reference, in stream order, with the offset of its opcode. A non-nil error
+	// stops decoding; Decode returns it inside an *OpcodeError.
+	OnGlobal func(offset int64, g Global) error
+	// Refuse, when set, lists opcodes the decoder refuses: at the first one it
+	// stops, before reading the opcode's argument, with an *OpcodeError wrapping
+	// ErrRefused (Op names the opcode). Unknown opcodes are refused too when
+	// their entry is set.
+	Refuse *OpSet
 }
+
+// OpSet is a set of opcodes, indexed by opcode byte.
+type OpSet [256]bool
 
 // Decoder reads pickles from a stream into inert Values.
 //
@@ -53,6 +65,7 @@ func NewDecoder(r io.Reader, opts *Options) *Decoder {
 	d.lim = d.opts.Limits.orDefaults(0)
 	d.or = NewOpReader(r, d.lim)
 	d.or.rawMemo = true
+	d.or.refuse = d.opts.Refuse
 	return d
 }
 
@@ -66,6 +79,7 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	d := NewDecoder(nil, &o)
 	d.or = newOpReaderBytes(data, d.lim)
 	d.or.rawMemo = true
+	d.or.refuse = d.opts.Refuse
 	// Picklers memoize at most one value per 2 bytes of input; a quarter of
 	// that is a good first guess that avoids most regrowth.
 	d.memo = make([]Value, 0, min(len(data)/8+16, d.lim.MaxMemo))
@@ -429,7 +443,11 @@ func (d *Decoder) step(op Op) error {
 		}
 		return d.memoPut(int64(d.memoCount), v)
 	case OpGlobal:
-		return d.push(op.Arg.(Global))
+		g := op.Arg.(Global)
+		if err := d.onGlobal(op, g); err != nil {
+			return err
+		}
+		return d.push(g)
 	case OpStackGlobal:
 		name, err := d.pop()
 		if err != nil {
@@ -444,7 +462,11 @@ func (d *Decoder) step(op Op) error {
 		if !ok1 || !ok2 {
 			return fmt.Errorf("%w: STACK_GLOBAL requires str", ErrMalformed)
 		}
-		return d.push(Global{Module: ms, Name: ns})
+		g := Global{Module: ms, Name: ns}
+		if err := d.onGlobal(op, g); err != nil {
+			return err
+		}
+		return d.push(g)
 	case OpExt1, OpExt2, OpExt4:
 		code := op.Arg.(int64)
 		if code <= 0 {
@@ -511,6 +533,9 @@ func (d *Decoder) step(op Op) error {
 		}
 		return d.pushContainer(&Object{Kind: Obj, Callable: items[0], Args: Tuple(items[1:])})
 	case OpInst:
+		if err := d.onGlobal(op, op.Arg.(Global)); err != nil {
+			return err
+		}
 		items, err := d.popMark()
 		if err != nil {
 			return err
@@ -553,6 +578,14 @@ func (d *Decoder) step(op Op) error {
 		return fmt.Errorf("%w: out-of-band buffers (protocol 5 %s)", ErrUnsupported, op.Name)
 	}
 	return fmt.Errorf("%w: opcode not handled", ErrUnsupported)
+}
+
+// onGlobal reports a global reference to Options.OnGlobal.
+func (d *Decoder) onGlobal(op Op, g Global) error {
+	if d.opts.OnGlobal == nil {
+		return nil
+	}
+	return d.opts.OnGlobal(op.Offset, g)
 }
 
 func asTuple(v Value, op string) (Tuple, error) {

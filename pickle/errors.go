@@ -19,6 +19,8 @@ var (
 	// ErrUnsupported means a valid construct this package does not handle, such
 	// as out-of-band buffers (NEXT_BUFFER, READONLY_BUFFER) or an unknown protocol.
 	ErrUnsupported = errors.New("pickle: unsupported")
+	// ErrRefused means the decoder met an opcode listed in Options.Refuse.
+	ErrRefused = errors.New("pickle: opcode refused")
 )
 
 // OpcodeError reports a failure at one opcode.

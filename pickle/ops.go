@@ -271,7 +271,8 @@ type OpReader struct {
 	scratch [8]byte
 	data    []byte // the whole input when it is in memory (Unmarshal)
 	inMem   bool
-	rawMemo bool // binary memo indices go to Op.idx, not Arg (set by the Decoder)
+	rawMemo bool   // binary memo indices go to Op.idx, not Arg (set by the Decoder)
+	refuse  *OpSet // opcodes to refuse before reading their argument (Options.Refuse)
 	arena   []byte
 }
 
@@ -430,6 +431,9 @@ func (r *OpReader) Next() (Op, error) {
 			return Op{}, io.EOF
 		}
 		return Op{}, &OpcodeError{Offset: start, Op: 0, Err: err}
+	}
+	if r.refuse != nil && r.refuse[code] {
+		return Op{}, &OpcodeError{Offset: start, Op: code, Err: ErrRefused}
 	}
 	info := opTable[code]
 	if info == nil {
