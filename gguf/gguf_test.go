@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -383,6 +384,32 @@ func TestInvalid(t *testing.T) {
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
+	}
+}
+
+// TestArrayCountNotTrusted: a string array whose count the file could hold
+// but whose data is not there fails without allocating for the count.
+func TestArrayCountNotTrusted(t *testing.T) {
+	const n = 1 << 20
+	b := []byte("GGUF")
+	b = binary.LittleEndian.AppendUint32(b, 3)
+	b = binary.LittleEndian.AppendUint64(b, 0)
+	b = binary.LittleEndian.AppendUint64(b, 1)
+	b = appendString(b, "tokens")
+	b = binary.LittleEndian.AppendUint32(b, uint32(TypeArray))
+	b = binary.LittleEndian.AppendUint32(b, uint32(TypeString))
+	b = binary.LittleEndian.AppendUint64(b, n)
+	b = binary.LittleEndian.AppendUint64(b, 1<<40) // the first string claims a terabyte
+	b = append(b, make([]byte, 8*n)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("err = %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Errorf("allocated %d bytes for a %d-element claim", grew, n)
 	}
 }
 

@@ -151,6 +151,22 @@ type cursor struct {
 	off  int64
 	size int64
 	buf  [8]byte
+	// budget is what metadata may still allocate (MaxMetadataBytes at first).
+	budget int64
+}
+
+// MaxMetadataBytes bounds the memory the decoded metadata may take (real
+// files hold a few megabytes, mostly tokenizer vocabularies); beyond it
+// NewReader fails with ErrLimit.
+const MaxMetadataBytes = 1 << 30
+
+// spend charges n bytes of decoded metadata against the budget.
+func (c *cursor) spend(n int64) error {
+	if n > c.budget {
+		return c.fail(fmt.Errorf("%w: metadata beyond %d bytes", ErrLimit, int64(MaxMetadataBytes)))
+	}
+	c.budget -= n
+	return nil
 }
 
 func (c *cursor) fail(err error) error { return fmt.Errorf("offset %d: %w", c.off, err) }
@@ -185,15 +201,15 @@ func (c *cursor) u64() (uint64, error) {
 
 // count reads a u64 count of items each at least min bytes long, refusing
 // counts the rest of the file cannot hold.
-func (c *cursor) count(min int64) (int64, error) {
+func (c *cursor) count(least int64) (int64, error) {
 	n, err := c.u64()
 	if err != nil {
 		return 0, err
 	}
-	if min < 1 {
-		min = 1
+	if least < 1 {
+		least = 1
 	}
-	if n > uint64(c.size-c.off)/uint64(min) {
+	if n > uint64(c.size-c.off)/uint64(least) {
 		return 0, c.fail(fmt.Errorf("%w: count %d with %d bytes left", ErrLimit, n, c.size-c.off))
 	}
 	return int64(n), nil
@@ -202,6 +218,9 @@ func (c *cursor) count(min int64) (int64, error) {
 func (c *cursor) str() (string, error) {
 	n, err := c.count(1)
 	if err != nil {
+		return "", err
+	}
+	if err := c.spend(n + 16); err != nil {
 		return "", err
 	}
 	b := make([]byte, n)
@@ -267,39 +286,47 @@ func decodeScalar(t ValueType, b []byte) any {
 }
 
 func (c *cursor) array(et ValueType, depth int) (Array, error) {
-	min := et.size()
+	least := et.size() // bytes per element at least
 	switch et {
 	case TypeString:
-		min = 8
+		least = 8
 	case TypeArray:
-		min = 12
+		least = 12
 	default:
-		if min == 0 {
+		if least == 0 {
 			return Array{}, c.fail(fmt.Errorf("%w: array of %d", ErrValueType, uint32(et)))
 		}
 	}
-	n, err := c.count(min)
+	n, err := c.count(least)
 	if err != nil {
 		return Array{}, err
 	}
 	a := Array{Type: et}
+	// Slices of strings and arrays grow as elements are actually read, so a
+	// count the data does not back allocates nothing up front.
+	const prealloc = 1 << 12
 	switch et {
 	case TypeString:
-		v := make([]string, n)
-		for i := range v {
-			if v[i], err = c.str(); err != nil {
+		v := make([]string, 0, min(n, prealloc))
+		for range n {
+			x, err := c.str()
+			if err != nil {
 				return a, err
 			}
+			v = append(v, x)
 		}
 		a.Values = v
 	case TypeArray:
-		v := make([]Array, n)
-		for i := range v {
+		v := make([]Array, 0, min(n, prealloc))
+		for range n {
+			if err := c.spend(32); err != nil {
+				return a, err
+			}
 			x, err := c.value(TypeArray, depth)
 			if err != nil {
 				return a, err
 			}
-			v[i] = x.(Array)
+			v = append(v, x.(Array))
 		}
 		a.Values = v
 	default:
@@ -311,6 +338,9 @@ func (c *cursor) array(et ValueType, depth int) (Array, error) {
 // scalars reads n fixed-size values into a typed slice.
 func (c *cursor) scalars(et ValueType, n int64) (any, error) {
 	size := et.size()
+	if err := c.spend(2 * n * size); err != nil { // the raw bytes and the typed slice
+		return nil, err
+	}
 	raw := make([]byte, n*size) // n*size ≤ bytes left, checked by count
 	if _, err := io.ReadFull(c.br, raw); err != nil {
 		return nil, c.fail(fmt.Errorf("%w: %v", ErrTruncated, err))
@@ -387,7 +417,7 @@ func (c *cursor) scalars(et ValueType, n int64) (any, error) {
 // NewReader parses the header of a GGUF file of the given size read through r.
 // Tensor data is read on demand.
 func NewReader(r io.ReaderAt, size int64) (*File, error) {
-	c := &cursor{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10), size: size}
+	c := &cursor{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10), size: size, budget: MaxMetadataBytes}
 	magic, err := c.read(4)
 	if err != nil {
 		return nil, ErrFormat
