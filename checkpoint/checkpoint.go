@@ -409,6 +409,9 @@ func NonTensors(c Checkpoint) []string {
 
 // ---- sharded ----
 
+// maxIndexSize bounds an index file (real ones are tens of kilobytes).
+const maxIndexSize = 64 << 20
+
 // indexFile is the JSON of model.safetensors.index.json / pytorch_model.bin.index.json.
 type indexFile struct {
 	Metadata  map[string]any    `json:"metadata"`
@@ -438,6 +441,11 @@ func openSharded(path string) (Checkpoint, error) {
 			return Open(single)
 		}
 		path = idx
+	}
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if st.Size() > maxIndexSize {
+		return nil, fmt.Errorf("%s: %w: %d bytes (limit %d)", path, ErrIndex, st.Size(), maxIndexSize)
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
