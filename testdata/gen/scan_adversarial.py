@@ -150,6 +150,9 @@ KEYS = safe_pickle([])
 assert pickle.loads(MAGIC) == 0x1950a86a20f9469cfc6c and pickle.loads(PROTO) == 1001
 write("legacy_benign.pt", MAGIC + PROTO + SYSINFO + STATE + KEYS + struct.pack("<q", 40) + b"(" * 160,
       "safe", (), "legacy stream; raw bytes after the key list look like opcodes but are never unpickled")
+write("legacy_chance_eocd.pt", MAGIC + PROTO + SYSINFO + STATE + KEYS + struct.pack("<q", 16) + b"\x01" * 40
+      + b"PK\x05\x06" + bytes(range(7, 25)) + b"\x02" * 30, "safe", (),
+      "storage bytes that happen to hold a zip end-record signature: not a polyglot")
 write("legacy_object_payload.pt", MAGIC + PROTO + SYSINFO + P + KEYS, "dangerous", PG, "payload as the object pickle")
 write("legacy_sysinfo_payload.pt", MAGIC + PROTO + P + STATE + KEYS, "dangerous", PG, "payload as the sys_info pickle")
 write("legacy_keys_payload.pt", MAGIC + PROTO + SYSINFO + STATE + P, "dangerous", PG, "payload as the storage-key pickle")
