@@ -422,3 +422,31 @@ func FuzzIndex(f *testing.F) {
 		c.Close()
 	})
 }
+
+// TestDiffQuantized: GGUF quantized tensors are compared by their stored
+// bytes: identical files are equal, a changed block is reported.
+func TestDiffQuantized(t *testing.T) {
+	p := td("gguf", "mixed.gguf")
+	d, err := DiffFiles(p, p)
+	if err != nil || !d.Equal() || d.Identical != 10 {
+		t.Fatalf("%v %+v", err, d)
+	}
+	g, err := gguf.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti, _ := g.Lookup("blk.0.ffn_down.weight")
+	at := g.DataOffset + int64(ti.Offset) + 5
+	g.Close()
+	b, _ := os.ReadFile(p)
+	b[at] ^= 1
+	q := filepath.Join(t.TempDir(), "changed.gguf")
+	if err := os.WriteFile(q, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err = DiffFiles(p, q)
+	if err != nil || d.Identical != 9 || len(d.Different) != 1 || d.Different[0].Name != "blk.0.ffn_down.weight" ||
+		d.Different[0].Note != "bytes differ; data of this dtype is not decoded" {
+		t.Errorf("%v %+v", err, d)
+	}
+}

@@ -107,7 +107,21 @@ func diffTensor(a, b Checkpoint, name string) (TensorDiff, bool, error) {
 	}
 	td := TensorDiff{Name: name, DTypeA: dtypeName(ia), DTypeB: dtypeName(ib), ShapeA: ia.Shape, ShapeB: ib.Shape}
 	if ia.DType == tensor.Invalid || ib.DType == tensor.Invalid {
+		// Undecoded data (quantized blocks, F4/F6): identical bytes of the
+		// same kind and shape are equal; anything else is only reported.
 		td.Note = "data of this dtype is not compared"
+		if td.DTypeA == td.DTypeB && slices.Equal(ia.Shape, ib.Shape) {
+			same, ok, err := sameRaw(a, b, name)
+			if err != nil {
+				return td, false, err
+			}
+			if ok && same {
+				return td, true, nil
+			}
+			if ok {
+				td.Note = "bytes differ; data of this dtype is not decoded"
+			}
+		}
 		return td, false, nil
 	}
 	if !slices.Equal(ia.Shape, ib.Shape) {
@@ -188,6 +202,39 @@ func diffTensor(a, b Checkpoint, name string) (TensorDiff, bool, error) {
 		td.Compared = true
 	}
 	return td, false, nil
+}
+
+// sameRaw compares the stored bytes of an undecoded tensor in a and b; ok
+// is false when either checkpoint cannot give them.
+func sameRaw(a, b Checkpoint, name string) (same, ok bool, err error) {
+	ra, oka := a.(rawSectioner)
+	rb, okb := b.(rawSectioner)
+	if !oka || !okb {
+		return false, false, nil
+	}
+	sa, oka := ra.rawSection(name)
+	sb, okb := rb.rawSection(name)
+	if !oka || !okb {
+		return false, false, nil
+	}
+	if sa.Size() != sb.Size() {
+		return false, true, nil
+	}
+	const chunk = 1 << 20
+	bufA, bufB := make([]byte, min(sa.Size(), chunk)), make([]byte, min(sa.Size(), chunk))
+	for off := int64(0); off < sa.Size(); off += chunk {
+		m := min(chunk, sa.Size()-off)
+		if _, err := sa.ReadAt(bufA[:m], off); err != nil {
+			return false, true, fmt.Errorf("first checkpoint: tensor %q: %w", name, err)
+		}
+		if _, err := sb.ReadAt(bufB[:m], off); err != nil {
+			return false, true, fmt.Errorf("second checkpoint: tensor %q: %w", name, err)
+		}
+		if !bytes.Equal(bufA[:m], bufB[:m]) {
+			return false, true, nil
+		}
+	}
+	return true, true, nil
 }
 
 // tensorReader returns the named tensor's contiguous little-endian bytes as

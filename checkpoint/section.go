@@ -81,3 +81,30 @@ func (c *torchCheckpoint) section(name string) (*io.SectionReader, bool) {
 	}
 	return io.NewSectionReader(c.fh, r.Offset+off, n), true
 }
+
+// rawSectioner is implemented by checkpoints that can hand out the stored
+// bytes of tensors pth does not decode (GGUF quantized blocks, safetensors
+// F4/F6), so Diff can still tell identical data from different data.
+type rawSectioner interface {
+	rawSection(name string) (*io.SectionReader, bool)
+}
+
+func (c *ggufCheckpoint) rawSection(name string) (*io.SectionReader, bool) {
+	s, err := c.f.Section(name)
+	return s, err == nil
+}
+
+func (c *stCheckpoint) rawSection(name string) (*io.SectionReader, bool) {
+	return c.section(name)
+}
+
+func (c *shardedCheckpoint) rawSection(name string) (*io.SectionReader, bool) {
+	s, err := c.get(name)
+	if err != nil {
+		return nil, false
+	}
+	if rs, ok := s.(rawSectioner); ok {
+		return rs.rawSection(name)
+	}
+	return nil, false
+}
