@@ -262,13 +262,7 @@ func openTorch(path string) (*torchCheckpoint, error) {
 		return nil, err
 	}
 	c := &torchCheckpoint{f: f, byName: map[string]*tensor.Tensor{}, unsafe: f.UnsafeGlobals()}
-	if fh, err := os.Open(path); err == nil {
-		c.fh = fh
-		if c.recs = torchRecords(f, fh); c.recs == nil {
-			fh.Close()
-			c.fh = nil
-		}
-	}
+	c.openRecords(path)
 	var paths []string
 	var ts []*tensor.Tensor
 	_ = pth.Walk(f.Root, func(p string, v pth.Value) error {
@@ -292,6 +286,20 @@ func openTorch(path string) (*torchCheckpoint, error) {
 		}
 		return nil
 	})
+	if len(paths) == 0 {
+		// An entire-model pickle (torch.save(model)): the modules are inert
+		// objects, and their state_dict is what Module.state_dict() would give.
+		if sd, err := pth.FindStateDict(f.Root); err == nil {
+			c.others = []string{"(root) (nn.Module objects: their state_dict is converted, not the modules)"}
+			c.meta = sd.Metadata
+			for _, k := range sd.Keys {
+				c.names = append(c.names, k)
+				c.byName[k] = sd.Tensors[k]
+			}
+			c.openRecords(path)
+			return c, nil
+		}
+	}
 	for _, k := range stateDictKeys {
 		all := len(paths) > 0
 		for _, p := range paths {
@@ -324,6 +332,21 @@ func openTorch(path string) (*torchCheckpoint, error) {
 		c.byName[name] = ts[i]
 	}
 	return c, nil
+}
+
+// openRecords opens path a second time for section copies of its stored
+// zip records (see section); without them copies go through the mapping.
+func (c *torchCheckpoint) openRecords(path string) {
+	if c.fh != nil {
+		return
+	}
+	if fh, err := os.Open(path); err == nil {
+		c.fh = fh
+		if c.recs = torchRecords(c.f, fh); c.recs == nil {
+			fh.Close()
+			c.fh = nil
+		}
+	}
 }
 
 // joinWalk joins a Walk path and the path pth.Tensors gives inside that leaf

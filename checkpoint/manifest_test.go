@@ -274,3 +274,54 @@ func TestUnsafeGlobalsWarned(t *testing.T) {
 		t.Error("zip/model.pt was not warned about __main__.SimpleNet")
 	}
 }
+
+// TestEntireModelPickle: torch.save(model) files convert to the module's
+// state_dict, byte for byte what PyTorch's model.state_dict() held.
+func TestEntireModelPickle(t *testing.T) {
+	raw, err := os.ReadFile(td("fixtures", "manifest.json"))
+	if err != nil {
+		t.Skipf("fixture manifest not present: %v", err)
+	}
+	var m struct {
+		Fixtures []struct {
+			File            string
+			ModuleStateDict []struct {
+				Path   string
+				SHA256 string
+			} `json:"module_state_dict"`
+		}
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fx := range m.Fixtures {
+		if len(fx.ModuleStateDict) == 0 {
+			continue
+		}
+		out := filepath.Join(t.TempDir(), "m.safetensors")
+		r, err := Convert(filepath.Join("..", fx.File), out, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Tensors != len(fx.ModuleStateDict) {
+			t.Errorf("%s: %d tensors, PyTorch's state_dict has %d", fx.File, r.Tensors, len(fx.ModuleStateDict))
+		}
+		f, err := safetensors.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range fx.ModuleStateDict {
+			b, err := f.Data(e.Path)
+			sum := sha256.Sum256(b)
+			if err != nil || hex.EncodeToString(sum[:]) != e.SHA256 {
+				t.Errorf("%s: %s: %v, bytes differ from PyTorch's", fx.File, e.Path, err)
+			}
+			n++
+		}
+		f.Close()
+	}
+	if n == 0 {
+		t.Error("no entire-model fixture")
+	}
+}
