@@ -11,6 +11,9 @@
 // tensors are named by their path in the pickled tree ("fc.weight",
 // "optimizer_state_dict/state/0/exp_avg"); when all of them lie under one of
 // "state_dict", "model_state_dict", "model" or "module", that prefix is dropped.
+// An entire-model pickle (torch.save(model)) is read as its module's
+// state_dict (pth.FindStateDict), the modules themselves being reported as
+// not kept.
 //
 // Convert writes a checkpoint in another format (chosen from the output's
 // extension or Options.To), optionally casting floating-point tensors to
