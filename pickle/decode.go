@@ -40,18 +40,31 @@ type Decoder struct {
 	or    *OpReader
 	opts  Options
 	lim   Limits
-	stack []Value
+	stack []slot
 	marks []int
 	// The memo is a slice for the dense indices picklers write (holes hold
 	// memoHole) and a map for sparse ones.
-	memo      []Value
-	memoMap   map[int64]Value
+	memo      []slot
+	memoMap   map[int64]slot
 	memoCount int
 	elems     int64 // elements charged against lim.MaxElements
 	// containers counts the containers built; while it is at most MaxDepth
 	// the result cannot nest deeper, and the depth walk at STOP is skipped.
 	containers int
-	proto      int
+	// shared is set once a container is referenced twice (GET or DUP of a
+	// container, or one returned by PersistentLoad): from then on the heights
+	// kept in the slots may be stale (a shared container can grow after being
+	// nested), and STOP measures the result's depth by walking it.
+	shared bool
+	proto  int
+}
+
+// slot is a stack or memo entry: a value and the height of its tree (0 for
+// scalars and empty containers, 1 + the tallest child otherwise), kept as the
+// values are built so that the depth limit needs no walk of the result.
+type slot struct {
+	v Value
+	h int32
 }
 
 type memoHole struct{}
@@ -82,7 +95,7 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	d.or.refuse = d.opts.Refuse
 	// Picklers memoize at most one value per 2 bytes of input; a quarter of
 	// that is a good first guess that avoids most regrowth.
-	d.memo = make([]Value, 0, min(len(data)/8+16, d.lim.MaxMemo))
+	d.memo = make([]slot, 0, min(len(data)/8+16, d.lim.MaxMemo))
 	v, err := d.Decode()
 	if err == io.EOF {
 		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
@@ -105,6 +118,7 @@ func (d *Decoder) Decode() (Value, error) {
 	d.memoMap = nil
 	d.memoCount = 0
 	d.containers = 0
+	d.shared = false
 	d.elems = 0
 	d.proto = 0
 	first := true
@@ -121,9 +135,13 @@ func (d *Decoder) Decode() (Value, error) {
 		}
 		first = false
 		if op.Code == OpStop {
-			v, err := d.pop()
-			if err == nil && d.containers > d.lim.MaxDepth {
+			v, h, err := d.popH()
+			switch {
+			case err != nil:
+			case d.shared && d.containers > d.lim.MaxDepth:
 				err = d.checkDepth(v)
+			case int(h) > d.lim.MaxDepth:
+				err = errTooDeep
 			}
 			if err != nil {
 				return nil, &OpcodeError{Offset: op.Offset, Op: op.Code, Err: err}
@@ -164,34 +182,61 @@ func (d *Decoder) charge(n int64) error {
 	return nil
 }
 
+// push pushes a scalar (a value of height 0).
 func (d *Decoder) push(v Value) error {
+	return d.pushH(v, 0)
+}
+
+// pushH pushes v, whose tree has height h.
+func (d *Decoder) pushH(v Value, h int32) error {
 	if err := d.charge(1); err != nil {
 		return err
 	}
-	d.stack = append(d.stack, v)
+	d.stack = append(d.stack, slot{v, h})
 	return nil
 }
 
-// pushContainer pushes a newly built container and counts it.
-func (d *Decoder) pushContainer(v Value) error {
+// pushContainer pushes a newly built container of height h and counts it.
+func (d *Decoder) pushContainer(v Value, h int32) error {
 	d.containers++
-	return d.push(v)
+	return d.pushH(v, h)
 }
 
 func (d *Decoder) pop() (Value, error) {
+	v, _, err := d.popH()
+	return v, err
+}
+
+// popH pops a value and its height.
+func (d *Decoder) popH() (Value, int32, error) {
 	if len(d.stack) <= d.floor() {
-		return nil, errStack("stack underflow")
+		return nil, 0, errStack("stack underflow")
 	}
-	v := d.stack[len(d.stack)-1]
+	s := d.stack[len(d.stack)-1]
+	d.stack[len(d.stack)-1] = slot{}
 	d.stack = d.stack[:len(d.stack)-1]
-	return v, nil
+	return s.v, s.h, nil
 }
 
 func (d *Decoder) top() (Value, error) {
+	s, err := d.topSlot()
+	if err != nil {
+		return nil, err
+	}
+	return s.v, nil
+}
+
+// topSlot returns the top stack entry, whose height a mutation may raise.
+func (d *Decoder) topSlot() (*slot, error) {
 	if len(d.stack) <= d.floor() {
 		return nil, errStack("stack underflow")
 	}
-	return d.stack[len(d.stack)-1], nil
+	return &d.stack[len(d.stack)-1], nil
+}
+
+// grow raises the height of the container in s to hold a child of height h.
+func (s *slot) grow(h int32) {
+	s.h = max(s.h, h+1)
 }
 
 // floor is the stack index below which the current MARK frame may not pop.
@@ -204,16 +249,27 @@ func (d *Decoder) floor() int {
 
 // popMark returns the items above the topmost MARK (a fresh slice) and drops the mark.
 func (d *Decoder) popMark() ([]Value, error) {
+	items, _, err := d.popMarkH()
+	return items, err
+}
+
+// popMarkH is popMark that also returns the height a container of the items
+// would have (0 when there are none).
+func (d *Decoder) popMarkH() ([]Value, int32, error) {
 	if len(d.marks) == 0 {
-		return nil, errStack("no MARK on the stack")
+		return nil, 0, errStack("no MARK on the stack")
 	}
 	m := d.marks[len(d.marks)-1]
 	d.marks = d.marks[:len(d.marks)-1]
 	items := make([]Value, len(d.stack)-m)
-	copy(items, d.stack[m:])
+	h := int32(0)
+	for i, s := range d.stack[m:] {
+		items[i] = s.v
+		h = max(h, s.h+1)
+	}
 	clear(d.stack[m:])
 	d.stack = d.stack[:m]
-	return items, nil
+	return items, h, nil
 }
 
 func latin1(b []byte) string {
@@ -234,7 +290,7 @@ func latin1(b []byte) string {
 	return ownString(out)
 }
 
-func (d *Decoder) memoPut(idx int64, v Value) error {
+func (d *Decoder) memoPut(idx int64, v slot) error {
 	if idx < 0 {
 		return errStack("negative memo index")
 	}
@@ -250,23 +306,23 @@ func (d *Decoder) memoPut(idx int64, v Value) error {
 		d.memo[idx] = v
 	case d.memoMap == nil && idx <= 2*int64(d.memoCount)+1024:
 		for int64(len(d.memo)) < idx {
-			d.memo = append(d.memo, memoHole{})
+			d.memo = append(d.memo, slot{v: memoHole{}})
 		}
 		d.memo = append(d.memo, v)
 	default:
 		if d.memoMap == nil {
-			d.memoMap = make(map[int64]Value)
+			d.memoMap = make(map[int64]slot)
 		}
 		d.memoMap[idx] = v
 	}
 	return nil
 }
 
-func (d *Decoder) memoGet(idx int64) (Value, bool) {
+func (d *Decoder) memoGet(idx int64) (slot, bool) {
 	if idx >= 0 && idx < int64(len(d.memo)) {
 		v := d.memo[idx]
-		if _, hole := v.(memoHole); hole {
-			return nil, false
+		if _, hole := v.v.(memoHole); hole {
+			return slot{}, false
 		}
 		return v, true
 	}
@@ -293,11 +349,11 @@ func (d *Decoder) step(op Op) error {
 		_, err := d.popMark()
 		return err
 	case OpDup:
-		v, err := d.top()
+		v, err := d.topSlot()
 		if err != nil {
 			return err
 		}
-		return d.pushShared(v)
+		return d.pushShared(*v)
 	case OpProto:
 		p := op.Arg.(int64)
 		if p > 5 {
@@ -334,28 +390,32 @@ func (d *Decoder) step(op Op) error {
 			return errStack("stack underflow")
 		}
 		t := make(Tuple, n)
-		copy(t, d.stack[len(d.stack)-n:])
+		h := int32(0)
+		for i, s := range d.stack[len(d.stack)-n:] {
+			t[i] = s.v
+			h = max(h, s.h+1)
+		}
 		clear(d.stack[len(d.stack)-n:])
 		d.stack = d.stack[:len(d.stack)-n]
-		return d.pushContainer(t)
+		return d.pushContainer(t, h)
 	case OpTuple:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
-		return d.pushContainer(Tuple(items))
+		return d.pushContainer(Tuple(items), h)
 	case OpEmptyList:
-		return d.pushContainer(&List{})
+		return d.pushContainer(&List{}, 0)
 	case OpList:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
-		return d.pushContainer(&List{Items: items})
+		return d.pushContainer(&List{Items: items}, h)
 	case OpEmptyDict:
-		return d.pushContainer(NewDict())
+		return d.pushContainer(NewDict(), 0)
 	case OpDict:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
@@ -366,62 +426,63 @@ func (d *Decoder) step(op Op) error {
 		for i := 0; i < len(items); i += 2 {
 			dict.Set(items[i], items[i+1])
 		}
-		return d.pushContainer(dict)
+		return d.pushContainer(dict, h)
 	case OpEmptySet:
-		return d.pushContainer(&Set{})
+		return d.pushContainer(&Set{}, 0)
 	case OpFrozenSet:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
 		s := &Set{Frozen: true}
 		addToSet(s, items)
-		return d.pushContainer(s)
+		return d.pushContainer(s, h)
 	case OpAppend:
-		v, err := d.pop()
+		v, h, err := d.popH()
 		if err != nil {
 			return err
 		}
-		return d.appendTo([]Value{v})
+		return d.appendTo([]Value{v}, h+1)
 	case OpAppends:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
-		return d.appendTo(items)
+		return d.appendTo(items, h)
 	case OpSetItem:
-		v, err := d.pop()
+		v, hv, err := d.popH()
 		if err != nil {
 			return err
 		}
-		k, err := d.pop()
+		k, hk, err := d.popH()
 		if err != nil {
 			return err
 		}
-		return d.setItems([]Value{k, v})
+		return d.setItems([]Value{k, v}, max(hk, hv)+1)
 	case OpSetItems:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
 		if len(items)%2 != 0 {
 			return errStack("odd number of items for SETITEMS")
 		}
-		return d.setItems(items)
+		return d.setItems(items, h)
 	case OpAddItems:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
-		t, err := d.top()
+		t, err := d.topSlot()
 		if err != nil {
 			return err
 		}
-		s, ok := t.(*Set)
+		s, ok := t.v.(*Set)
 		if !ok || s.Frozen {
-			return fmt.Errorf("%w: ADDITEMS on %s", ErrMalformed, typeName(t))
+			return fmt.Errorf("%w: ADDITEMS on %s", ErrMalformed, typeName(t.v))
 		}
 		addToSet(s, items)
+		t.h = max(t.h, h)
 		return nil
 	case OpGet, OpBinGet, OpLongBinGet:
 		idx := memoIndex(op)
@@ -431,17 +492,17 @@ func (d *Decoder) step(op Op) error {
 		}
 		return d.pushShared(v)
 	case OpPut, OpBinPut, OpLongBinPut:
-		v, err := d.top()
+		v, err := d.topSlot()
 		if err != nil {
 			return err
 		}
-		return d.memoPut(memoIndex(op), v)
+		return d.memoPut(memoIndex(op), *v)
 	case OpMemoize:
-		v, err := d.top()
+		v, err := d.topSlot()
 		if err != nil {
 			return err
 		}
-		return d.memoPut(int64(d.memoCount), v)
+		return d.memoPut(int64(d.memoCount), *v)
 	case OpGlobal:
 		g := op.Arg.(Global)
 		if err := d.onGlobal(op, g); err != nil {
@@ -473,44 +534,37 @@ func (d *Decoder) step(op Op) error {
 			return fmt.Errorf("%w: EXT specifies code <= 0", ErrMalformed)
 		}
 		return d.push(Ext{Code: int32(code)})
-	case OpReduce:
-		args, err := d.pop()
+	case OpReduce, OpNewObj:
+		// An object's height counts its (nil) state, its callable and each
+		// argument: 1 + the tallest of them; an argument tuple of height h
+		// holds arguments of height at most h-1.
+		args, ha, err := d.popH()
 		if err != nil {
 			return err
 		}
-		fn, err := d.pop()
+		fn, hf, err := d.popH()
 		if err != nil {
 			return err
 		}
-		t, err := asTuple(args, "REDUCE")
+		kind, name := Reduce, "REDUCE"
+		if op.Code == OpNewObj {
+			kind, name = NewObj, "NEWOBJ"
+		}
+		t, err := asTuple(args, name)
 		if err != nil {
 			return err
 		}
-		return d.pushContainer(&Object{Kind: Reduce, Callable: fn, Args: t})
-	case OpNewObj:
-		args, err := d.pop()
-		if err != nil {
-			return err
-		}
-		cls, err := d.pop()
-		if err != nil {
-			return err
-		}
-		t, err := asTuple(args, "NEWOBJ")
-		if err != nil {
-			return err
-		}
-		return d.pushContainer(&Object{Kind: NewObj, Callable: cls, Args: t})
+		return d.pushContainer(&Object{Kind: kind, Callable: fn, Args: t}, max(1, hf+1, ha))
 	case OpNewObjEx:
-		kw, err := d.pop()
+		kw, hk, err := d.popH()
 		if err != nil {
 			return err
 		}
-		args, err := d.pop()
+		args, ha, err := d.popH()
 		if err != nil {
 			return err
 		}
-		cls, err := d.pop()
+		cls, hc, err := d.popH()
 		if err != nil {
 			return err
 		}
@@ -522,56 +576,62 @@ func (d *Decoder) step(op Op) error {
 		if !ok {
 			return fmt.Errorf("%w: NEWOBJ_EX kwargs must be a dict, got %s", ErrMalformed, typeName(kw))
 		}
-		return d.pushContainer(&Object{Kind: NewObjEx, Callable: cls, Args: t, Kwargs: kd})
+		return d.pushContainer(&Object{Kind: NewObjEx, Callable: cls, Args: t, Kwargs: kd}, max(1, hc+1, ha, hk+1))
 	case OpObj:
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
 		if len(items) == 0 {
 			return errStack("OBJ without a class")
 		}
-		return d.pushContainer(&Object{Kind: Obj, Callable: items[0], Args: Tuple(items[1:])})
+		return d.pushContainer(&Object{Kind: Obj, Callable: items[0], Args: Tuple(items[1:])}, max(1, h))
 	case OpInst:
 		if err := d.onGlobal(op, op.Arg.(Global)); err != nil {
 			return err
 		}
-		items, err := d.popMark()
+		items, h, err := d.popMarkH()
 		if err != nil {
 			return err
 		}
-		return d.pushContainer(&Object{Kind: Inst, Callable: op.Arg.(Global), Args: Tuple(items)})
+		return d.pushContainer(&Object{Kind: Inst, Callable: op.Arg.(Global), Args: Tuple(items)}, max(1, h))
 	case OpBuild:
-		state, err := d.pop()
+		state, hs, err := d.popH()
 		if err != nil {
 			return err
 		}
-		t, err := d.top()
+		t, err := d.topSlot()
 		if err != nil {
 			return err
 		}
-		o, ok := t.(*Object)
+		o, ok := t.v.(*Object)
 		if !ok {
-			return fmt.Errorf("%w: BUILD on %s (only objects can be built)", ErrUnsupported, typeName(t))
+			return fmt.Errorf("%w: BUILD on %s (only objects can be built)", ErrUnsupported, typeName(t.v))
 		}
 		o.State, o.Built = state, true
+		t.grow(hs)
 		return nil
 	case OpPersID, OpBinPersID:
 		var id Value
+		var h int32
 		if op.Code == OpPersID {
 			id = op.Arg.(string)
 		} else {
 			var err error
-			if id, err = d.pop(); err != nil {
+			if id, h, err = d.popH(); err != nil {
 				return err
 			}
 		}
 		if d.opts.PersistentLoad == nil {
-			return d.pushContainer(PersistentID{ID: id})
+			return d.pushContainer(PersistentID{ID: id}, h+1)
 		}
 		v, err := d.opts.PersistentLoad(id)
 		if err != nil {
 			return fmt.Errorf("persistent_load: %w", err)
+		}
+		if isContainer(v) {
+			// Its height is unknown, and it may be returned again.
+			d.shared = true
 		}
 		return d.push(v)
 	case OpNextBuffer, OpReadonlyBuffer:
@@ -598,28 +658,32 @@ func asTuple(v Value, op string) (Tuple, error) {
 	return nil, fmt.Errorf("%w: %s arguments must be a tuple, got %s", ErrMalformed, op, typeName(v))
 }
 
-func (d *Decoder) appendTo(items []Value) error {
-	t, err := d.top()
+// appendTo appends items of height below h to the list or object on top.
+func (d *Decoder) appendTo(items []Value, h int32) error {
+	s, err := d.topSlot()
 	if err != nil {
 		return err
 	}
-	switch x := t.(type) {
+	s.h = max(s.h, h)
+	switch x := s.v.(type) {
 	case *List:
 		x.Items = append(x.Items, items...)
 	case *Object:
 		x.Appended = append(x.Appended, items...)
 	default:
-		return fmt.Errorf("%w: APPEND to %s", ErrMalformed, typeName(t))
+		return fmt.Errorf("%w: APPEND to %s", ErrMalformed, typeName(s.v))
 	}
 	return nil
 }
 
-func (d *Decoder) setItems(items []Value) error {
-	t, err := d.top()
+// setItems sets key/value pairs of height below h in the dict or object on top.
+func (d *Decoder) setItems(items []Value, h int32) error {
+	s, err := d.topSlot()
 	if err != nil {
 		return err
 	}
-	switch x := t.(type) {
+	s.h = max(s.h, h)
+	switch x := s.v.(type) {
 	case *Dict:
 		for i := 0; i < len(items); i += 2 {
 			x.Set(items[i], items[i+1])
@@ -629,7 +693,7 @@ func (d *Decoder) setItems(items []Value) error {
 			x.Items = append(x.Items, Entry{items[i], items[i+1]})
 		}
 	default:
-		return fmt.Errorf("%w: SETITEM on %s", ErrMalformed, typeName(t))
+		return fmt.Errorf("%w: SETITEM on %s", ErrMalformed, typeName(s.v))
 	}
 	return nil
 }
@@ -692,10 +756,20 @@ func typeName(v Value) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// pushShared pushes a second reference to v (GET, DUP) and charges the size of
-// the tree it adds, so that references to references cannot multiply a small
+// isContainer reports whether v can hold other values.
+func isContainer(v Value) bool {
+	switch v.(type) {
+	case Tuple, *List, *Dict, *Set, *Object, PersistentID:
+		return true
+	}
+	return false
+}
+
+// pushShared pushes a second reference to s.v (GET, DUP) and charges the size
+// of the tree it adds, so that references to references cannot multiply a small
 // input into a huge tree (billion laughs).
-func (d *Decoder) pushShared(v Value) error {
+func (d *Decoder) pushShared(s slot) error {
+	v := s.v
 	switch x := v.(type) {
 	case Tuple, *List, *Dict, *Set, *Object, PersistentID:
 	case string:
@@ -715,7 +789,8 @@ func (d *Decoder) pushShared(v Value) error {
 	if err := d.charge(n); err != nil {
 		return err
 	}
-	d.stack = append(d.stack, v)
+	d.shared = true
+	d.stack = append(d.stack, s)
 	return nil
 }
 
@@ -723,13 +798,17 @@ func (d *Decoder) pushCharged(v Value, n int64) error {
 	if err := d.charge(n); err != nil {
 		return err
 	}
-	d.stack = append(d.stack, v)
+	d.stack = append(d.stack, slot{v: v})
 	return nil
 }
 
 // checkDepth verifies that the result nests no deeper than MaxDepth.
 func (d *Decoder) checkDepth(v Value) error {
-	w := &walker{budget: -1, maxDepth: d.lim.MaxDepth}
+	return (&walker{budget: -1, maxDepth: d.lim.MaxDepth}).walkErr(v)
+}
+
+// walkErr walks v and returns only the error.
+func (w *walker) walkErr(v Value) error {
 	_, _, err := w.walk(v, 0)
 	return err
 }

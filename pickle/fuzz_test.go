@@ -49,13 +49,18 @@ func FuzzDecode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := Unmarshal(data, &Options{Limits: fuzzLimits(len(data))})
+		lim := fuzzLimits(len(data))
+		v, err := Unmarshal(data, &Options{Limits: lim})
 		if err != nil {
 			var oe *OpcodeError
 			if !isTyped(err) || !errors.As(err, &oe) {
 				t.Fatalf("untyped error %T: %v", err, err)
 			}
 			return
+		}
+		// The heights kept while decoding agree with a walk of the result.
+		if err := (&walker{budget: -1, maxDepth: lim.MaxDepth}).walkErr(v); err != nil {
+			t.Fatalf("decoded a value the depth walk refuses: %v", err)
 		}
 		// decode → encode → decode → encode is stable.
 		enc1, err := Marshal(v)
