@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/pthkit/pth/internal/safeglobals"
+	"github.com/pthkit/pth/internal/zipfile"
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
 )
@@ -113,7 +115,11 @@ type File struct {
 	name    string
 	globals []pickle.Global
 	records []Record
-	unmap   func() error
+	// zipRecords are the zip's records, turned into records on the first
+	// call of Records (most opens never ask).
+	zipRecords []*zipfile.Record
+	recordsOne sync.Once
+	unmap      func() error
 }
 
 // Record describes one record of a zip-based file.
@@ -158,7 +164,19 @@ func (f *File) UnsafeGlobals() []string {
 }
 
 // Records lists the records of a zip or TorchScript file (nil for other formats).
-func (f *File) Records() []Record { return f.records }
+func (f *File) Records() []Record {
+	f.recordsOne.Do(func() {
+		if len(f.zipRecords) == 0 {
+			return
+		}
+		recs := make([]Record, len(f.zipRecords))
+		for i, r := range f.zipRecords {
+			recs[i] = Record{Name: r.Name, Offset: r.DataOffset, Size: r.Size, Compressed: r.Method != zipfile.Store}
+		}
+		f.records = recs
+	})
+	return f.records
+}
 
 // Close releases the file's mapping. Tensors whose bytes were not copied must
 // not be used afterwards.

@@ -82,8 +82,26 @@ type interpreter struct {
 	mapLoc   func(string) string
 	storages map[storageCacheKey]*tensor.Storage
 	seen     map[any]Value
-	busy     map[any]bool
 	depth    int
+	// The rebuilder of the last global looked up: state_dicts name the same
+	// few over and over.
+	lastG  pickle.Global
+	lastFn func(*interpreter, *pickle.Object) (Value, error)
+}
+
+// busy marks, in seen, an object whose rebuild is under way.
+type busy struct{}
+
+// rebuilder returns the rebuild function of g (nil when it has none).
+func (in *interpreter) rebuilder(g pickle.Global) func(*interpreter, *pickle.Object) (Value, error) {
+	if in.lastFn != nil && g == in.lastG {
+		return in.lastFn
+	}
+	fn := rebuilders[canonicalName(g)]
+	if fn != nil {
+		in.lastG, in.lastFn = g, fn
+	}
+	return fn
 }
 
 // newInterpreter returns an interpreter; sizeHint (the pickle's length) presizes
@@ -93,8 +111,7 @@ func newInterpreter(open storageSource, mapLoc func(string) string, sizeHint int
 		open:     open,
 		mapLoc:   mapLoc,
 		storages: make(map[storageCacheKey]*tensor.Storage, sizeHint/256),
-		seen:     make(map[any]Value, sizeHint/64),
-		busy:     map[any]bool{},
+		seen:     make(map[any]Value, sizeHint/256),
 	}
 }
 
@@ -160,7 +177,7 @@ func (in *interpreter) value(v Value) (Value, error) {
 		if r, ok := in.seen[x]; ok {
 			return r, nil
 		}
-		out := pickle.NewDict()
+		out := pickle.NewDictSize(len(x.Entries))
 		in.seen[x] = out
 		if err := in.fillDict(out, x.Entries); err != nil {
 			return nil, err
@@ -210,17 +227,17 @@ func (in *interpreter) fillDict(d *pickle.Dict, entries []pickle.Entry) error {
 
 func (in *interpreter) object(o *pickle.Object) (Value, error) {
 	if r, ok := in.seen[o]; ok {
+		if _, b := r.(busy); b {
+			return nil, errorf(ErrInvalid, "object refers to itself while being rebuilt")
+		}
 		return r, nil
 	}
-	if in.busy[o] {
-		return nil, errorf(ErrInvalid, "object refers to itself while being rebuilt")
-	}
 	if g, ok := o.Callable.(pickle.Global); ok {
-		if fn := rebuilders[canonicalName(g)]; fn != nil {
-			in.busy[o] = true
+		if fn := in.rebuilder(g); fn != nil {
+			in.seen[o] = busy{}
 			r, err := fn(in, o)
-			delete(in.busy, o)
 			if err != nil {
+				delete(in.seen, o)
 				return nil, fmt.Errorf("%s: %w", g, err)
 			}
 			in.seen[o] = r
@@ -802,7 +819,7 @@ func rebuildFromTypeV2(in *interpreter, o *pickle.Object) (Value, error) {
 // ---- containers and small values ----
 
 func rebuildOrderedDict(in *interpreter, o *pickle.Object) (Value, error) {
-	od := NewOrderedDict()
+	od := &OrderedDict{Dict: pickle.NewDictSize(len(o.Items))}
 	in.seen[o] = od // entries may refer back to the dict
 	// OrderedDict(iterable) is legal but torch never writes it; items usually come from SETITEMS.
 	if len(o.Args) == 1 {

@@ -28,8 +28,8 @@ func (l *loader) readZip() error {
 		if !strings.HasPrefix(r.Name, prefix) {
 			return &Error{File: l.name, Record: r.Name, Offset: -1, Err: errorf(ErrFormat, "record is not under the archive folder %q", prefix)}
 		}
-		l.file.records = append(l.file.records, Record{Name: r.Name, Offset: r.DataOffset, Size: r.Size, Compressed: r.Method != zipfile.Store})
 	}
+	l.file.zipRecords = recs
 	if l.opts.VerifyCRC {
 		for _, r := range recs {
 			if err := r.Verify(); err != nil {

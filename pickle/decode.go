@@ -44,8 +44,8 @@ type Decoder struct {
 	marks []int
 	// The memo is a slice for the dense indices picklers write (holes hold
 	// memoHole) and a map for sparse ones.
-	memo      []slot
-	memoMap   map[int64]slot
+	memo      []Value
+	memoMap   map[int64]Value
 	memoCount int
 	elems     int64 // elements charged against lim.MaxElements
 	// containers counts the containers built; while it is at most MaxDepth
@@ -57,11 +57,13 @@ type Decoder struct {
 	// nested), and STOP measures the result's depth by walking it.
 	shared bool
 	proto  int
+	// scratch serves markedItems.
+	scratch []Value
 }
 
-// slot is a stack or memo entry: a value and the height of its tree (0 for
-// scalars and empty containers, 1 + the tallest child otherwise), kept as the
-// values are built so that the depth limit needs no walk of the result.
+// slot is a stack entry: a value and the height of its tree (0 for scalars
+// and empty containers, 1 + the tallest child otherwise), kept as the values
+// are built so that the depth limit needs no walk of the result.
 type slot struct {
 	v Value
 	h int32
@@ -93,9 +95,10 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	d.or = newOpReaderBytes(data, d.lim)
 	d.or.rawMemo = true
 	d.or.refuse = d.opts.Refuse
-	// Picklers memoize at most one value per 2 bytes of input; a quarter of
-	// that is a good first guess that avoids most regrowth.
-	d.memo = make([]slot, 0, min(len(data)/8+16, d.lim.MaxMemo))
+	// Picklers memoize at most one value per 2 bytes of input, and PyTorch's
+	// state_dicts about one per 16 bytes: a first guess that avoids most
+	// regrowth without reserving much more than is used.
+	d.memo = make([]Value, 0, min(len(data)/16+16, d.lim.MaxMemo))
 	v, err := d.Decode()
 	if err == io.EOF {
 		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
@@ -253,6 +256,31 @@ func (d *Decoder) popMark() ([]Value, error) {
 	return items, err
 }
 
+// markedItems is popMarkH for APPENDS and SETITEMS, which copy the items
+// into the container below the mark: it returns them in the decoder's scratch
+// slice, valid until dropMarked clears it.
+func (d *Decoder) markedItems() ([]Value, int32, error) {
+	if len(d.marks) == 0 {
+		return nil, 0, errStack("no MARK on the stack")
+	}
+	m := d.marks[len(d.marks)-1]
+	d.marks = d.marks[:len(d.marks)-1]
+	d.scratch = d.scratch[:0]
+	h := int32(0)
+	for _, s := range d.stack[m:] {
+		d.scratch = append(d.scratch, s.v)
+		h = max(h, s.h+1)
+	}
+	clear(d.stack[m:])
+	d.stack = d.stack[:m]
+	return d.scratch, h, nil
+}
+
+// dropMarked ends a markedItems call.
+func (d *Decoder) dropMarked() {
+	clear(d.scratch)
+}
+
 // popMarkH is popMark that also returns the height a container of the items
 // would have (0 when there are none).
 func (d *Decoder) popMarkH() ([]Value, int32, error) {
@@ -290,7 +318,7 @@ func latin1(b []byte) string {
 	return ownString(out)
 }
 
-func (d *Decoder) memoPut(idx int64, v slot) error {
+func (d *Decoder) memoPut(idx int64, v Value) error {
 	if idx < 0 {
 		return errStack("negative memo index")
 	}
@@ -306,23 +334,23 @@ func (d *Decoder) memoPut(idx int64, v slot) error {
 		d.memo[idx] = v
 	case d.memoMap == nil && idx <= 2*int64(d.memoCount)+1024:
 		for int64(len(d.memo)) < idx {
-			d.memo = append(d.memo, slot{v: memoHole{}})
+			d.memo = append(d.memo, memoHole{})
 		}
 		d.memo = append(d.memo, v)
 	default:
 		if d.memoMap == nil {
-			d.memoMap = make(map[int64]slot)
+			d.memoMap = make(map[int64]Value)
 		}
 		d.memoMap[idx] = v
 	}
 	return nil
 }
 
-func (d *Decoder) memoGet(idx int64) (slot, bool) {
+func (d *Decoder) memoGet(idx int64) (Value, bool) {
 	if idx >= 0 && idx < int64(len(d.memo)) {
 		v := d.memo[idx]
-		if _, hole := v.v.(memoHole); hole {
-			return slot{}, false
+		if _, hole := v.(memoHole); hole {
+			return nil, false
 		}
 		return v, true
 	}
@@ -444,11 +472,13 @@ func (d *Decoder) step(op Op) error {
 		}
 		return d.appendTo([]Value{v}, h+1)
 	case OpAppends:
-		items, h, err := d.popMarkH()
+		items, h, err := d.markedItems()
 		if err != nil {
 			return err
 		}
-		return d.appendTo(items, h)
+		err = d.appendTo(items, h)
+		d.dropMarked()
+		return err
 	case OpSetItem:
 		v, hv, err := d.popH()
 		if err != nil {
@@ -460,14 +490,16 @@ func (d *Decoder) step(op Op) error {
 		}
 		return d.setItems([]Value{k, v}, max(hk, hv)+1)
 	case OpSetItems:
-		items, h, err := d.popMarkH()
+		items, h, err := d.markedItems()
 		if err != nil {
 			return err
 		}
 		if len(items)%2 != 0 {
 			return errStack("odd number of items for SETITEMS")
 		}
-		return d.setItems(items, h)
+		err = d.setItems(items, h)
+		d.dropMarked()
+		return err
 	case OpAddItems:
 		items, h, err := d.popMarkH()
 		if err != nil {
@@ -490,19 +522,21 @@ func (d *Decoder) step(op Op) error {
 		if !ok {
 			return fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
 		}
-		return d.pushShared(v)
+		// The memo keeps no heights: a container fetched from it sets
+		// d.shared, after which STOP walks the result.
+		return d.pushShared(slot{v: v})
 	case OpPut, OpBinPut, OpLongBinPut:
-		v, err := d.topSlot()
+		v, err := d.top()
 		if err != nil {
 			return err
 		}
-		return d.memoPut(memoIndex(op), *v)
+		return d.memoPut(memoIndex(op), v)
 	case OpMemoize:
-		v, err := d.topSlot()
+		v, err := d.top()
 		if err != nil {
 			return err
 		}
-		return d.memoPut(int64(d.memoCount), *v)
+		return d.memoPut(int64(d.memoCount), v)
 	case OpGlobal:
 		g := op.Arg.(Global)
 		if err := d.onGlobal(op, g); err != nil {

@@ -123,6 +123,15 @@ type Dict struct {
 // NewDict returns an empty Dict.
 func NewDict() *Dict { return &Dict{} }
 
+// NewDictSize returns an empty dict with room for n entries.
+func NewDictSize(n int) *Dict {
+	d := &Dict{Entries: make([]Entry, 0, n)}
+	if n >= smallDict {
+		d.index = make(map[any]int, n)
+	}
+	return d
+}
+
 // Len returns the number of entries.
 func (d *Dict) Len() int { return len(d.Entries) }
 
