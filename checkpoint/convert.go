@@ -12,6 +12,7 @@ import (
 
 	"github.com/pthkit/pth"
 	"github.com/pthkit/pth/gguf"
+	"github.com/pthkit/pth/internal/atomicfile"
 	"github.com/pthkit/pth/safetensors"
 	"github.com/pthkit/pth/tensor"
 )
@@ -111,7 +112,7 @@ func ConvertFrom(src Checkpoint, out string, opts Options) (*Report, error) {
 	if to == Torch { // atomic itself
 		err = writeTorch(src, out, plan, r, r.stepper(&opts, plan))
 	} else {
-		err = atomicFile(out, func(w *os.File) error {
+		err = atomicfile.WriteFile(out, func(w *os.File) error {
 			return writeOne(src, w, to, plan, meta, r.stepper(&opts, plan))
 		})
 	}
@@ -502,7 +503,7 @@ func ggufKVs(src Checkpoint, meta map[string]string, r *Report) []gguf.KV {
 // keep sharing it; under a cast, identical views share one cast storage.
 func writeTorch(src Checkpoint, path string, plan []item, r *Report, step func(int64)) error {
 	if canStreamTorch(src, plan) {
-		return atomicFile(path, func(f *os.File) error {
+		return atomicfile.WriteFile(path, func(f *os.File) error {
 			return writeTorchStream(src, f, archiveName(path), plan, StateDictMetadata(src), step)
 		})
 	}
@@ -623,34 +624,6 @@ func writeShards(src Checkpoint, out string, to Format, plan []item, meta map[st
 	}
 	ok = true
 	return nil
-}
-
-// atomicFile writes path through a temporary file in the same directory,
-// synced and renamed into place only when write succeeds.
-func atomicFile(path string, write func(*os.File) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // writeFile creates p and writes it with write, syncing before close.
