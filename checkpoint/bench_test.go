@@ -9,7 +9,7 @@ import (
 
 // The large benchmarks use testdata/fixtures/large/gpt2.pt, written by
 // testdata/gen/bench_gen.py (about 500 MB, git-ignored); they skip without it.
-// See BENCHMARKS.convert.md for the commands and results.
+// See BENCHMARKS.md for the commands and results.
 func gpt2(b *testing.B) (string, int64) {
 	p := td("fixtures", "large", "gpt2.pt")
 	st, err := os.Stat(p)

@@ -2,7 +2,7 @@ package nn
 
 import "testing"
 
-// BenchmarkLinear4096 is Linear(4096, 4096) on a batch of 64 (see BENCHMARKS.nn.md).
+// BenchmarkLinear4096 is Linear(4096, 4096) on a batch of 64 (see BENCHMARKS.md).
 func BenchmarkLinear4096(b *testing.B) {
 	l := NewLinear(4096, 4096, true)
 	x := Full(0.5, 64, 4096)

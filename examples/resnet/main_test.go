@@ -178,7 +178,7 @@ func readInput(t *testing.T, path string) *nn.Tensor {
 	return v
 }
 
-// BenchmarkResNet18 is one 224×224 image through ResNet-18 (see BENCHMARKS.nn.md).
+// BenchmarkResNet18 is one 224×224 image through ResNet-18 (see BENCHMARKS.md).
 func BenchmarkResNet18(b *testing.B) {
 	m := NewResNet18(1000)
 	m.Eval()

@@ -1,5 +1,5 @@
 // Command convbench runs one conversion (or a baseline) for measuring time and
-// peak memory with /usr/bin/time -v; see BENCHMARKS.convert.md.
+// peak memory with /usr/bin/time -v; see BENCHMARKS.md.
 //
 //	convbench convert IN OUT   checkpoint.Convert(IN, OUT)
 //	convbench open IN NAME     open IN and read the first element of tensor NAME
