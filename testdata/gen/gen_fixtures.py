@@ -1066,8 +1066,16 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "testdata", "fixtures"))
     ap.add_argument("--large", action="store_true",
                     help="also write torchvision state_dicts to OUT/large (git-ignored)")
+    ap.add_argument("--large-only", action="store_true",
+                    help="write only OUT/large, leaving the committed fixtures as they are (CI uses this)")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
+    if args.large_only:
+        lg = Gen(os.path.join(out, "large"), large=True)
+        write_large(lg)
+        lg.write_manifest()
+        print(f"wrote {len(lg.fixtures)} large fixtures to {lg.out}")
+        return
 
     gen = Gen(out, large=False)
     gen.both("dtypes", make_dtypes, "one 2x3 tensor per plain dtype torch 1.13 saves")
