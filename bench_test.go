@@ -43,6 +43,7 @@ func BenchmarkReadAll(b *testing.B) {
 		}
 		var sum byte
 		for _, nt := range Tensors(f.Root) {
+			f.ReadAhead(nt.T.Storage)
 			data, err := nt.T.Storage.Bytes()
 			if err != nil {
 				b.Fatal(err)

@@ -119,7 +119,10 @@ type File struct {
 	// call of Records (most opens never ask).
 	zipRecords []*zipfile.Record
 	recordsOne sync.Once
-	unmap      func() error
+	// mapped is the file's read-only mapping (nil when read through ReadAt
+	// or after Close).
+	mapped []byte
+	unmap  func() error
 }
 
 // Record describes one record of a zip-based file.
@@ -183,7 +186,7 @@ func (f *File) Records() []Record {
 func (f *File) Close() error {
 	if f.unmap != nil {
 		u := f.unmap
-		f.unmap = nil
+		f.unmap, f.mapped = nil, nil
 		return u()
 	}
 	return nil
@@ -222,6 +225,7 @@ func Open(path string, opts *Options) (*File, error) {
 		return nil, err
 	}
 	f.unmap = release
+	f.mapped = mapped
 	return f, nil
 }
 

@@ -58,6 +58,7 @@ func main() {
 		nbytes = 0
 		var sum uint32
 		for _, nt := range pth.Tensors(f.Root) {
+			f.ReadAhead(nt.T.Storage) // one madvise per storage instead of a fault per few pages
 			b, err := nt.T.ContiguousBytes()
 			if err != nil {
 				return err

@@ -1,0 +1,48 @@
+package pth
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pthkit/pth/tensor"
+)
+
+// ReadAhead brings a storage's bytes into memory in one request, before they
+// are read. A mapped storage is otherwise read by a page fault every few pages;
+// asking the kernel for its whole range at once (madvise MADV_POPULATE_READ,
+// or MADV_WILLNEED on kernels before 5.14) makes reading every tensor of a
+// file about half as fast again. Call it just before reading a storage's bytes,
+// never for storages you will not read: Open itself reads no tensor bytes.
+// It does nothing for storages that do not view this file's mapping (files
+// opened through NewReader, big-endian storages, compressed records) and after
+// Close. The advice is only a hint; reading is correct without it.
+func (f *File) ReadAhead(s *tensor.Storage) {
+	if f.mapped == nil || s == nil {
+		return
+	}
+	b, err := s.Bytes()
+	if err != nil || len(b) == 0 {
+		return
+	}
+	region, ok := pageRange(f.mapped, b)
+	if !ok {
+		return
+	}
+	if unix.Madvise(region, unix.MADV_POPULATE_READ) != nil {
+		_ = unix.Madvise(region, unix.MADV_WILLNEED)
+	}
+}
+
+// pageRange returns the part of mapping m that b views, widened to start on a
+// page boundary (m starts on one), and whether b lies inside m at all.
+func pageRange(m, b []byte) ([]byte, bool) {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p-base >= uintptr(len(m)) || uintptr(len(b)) > uintptr(len(m))-(p-base) {
+		return nil, false
+	}
+	off := int(p - base)
+	start := off &^ (unix.Getpagesize() - 1)
+	return m[start : off+len(b)], true
+}
