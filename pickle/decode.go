@@ -96,9 +96,9 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	d.or.rawMemo = true
 	d.or.refuse = d.opts.Refuse
 	// Picklers memoize at most one value per 2 bytes of input, and PyTorch's
-	// state_dicts about one per 16 bytes: a first guess that avoids most
-	// regrowth without reserving much more than is used.
-	d.memo = make([]Value, 0, min(len(data)/16+16, d.lim.MaxMemo))
+	// state_dicts (protocol 2) about one per 13: a first guess that avoids
+	// most regrowth without reserving much more than is used.
+	d.memo = make([]Value, 0, min(len(data)/8+16, d.lim.MaxMemo))
 	v, err := d.Decode()
 	if err == io.EOF {
 		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
