@@ -1,0 +1,81 @@
+package pickle
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// TestOnGlobal: every GLOBAL, STACK_GLOBAL and INST is reported in stream
+// order with its opcode's offset (offsets counted by hand from the bytes), and
+// an error from the callback stops decoding at that opcode.
+func TestOnGlobal(t *testing.T) {
+	data := []byte("\x80\x04" + // 0: PROTO 4
+		"cmod\nfn\n" + // 2: GLOBAL mod.fn
+		"\x8c\x01a\x8c\x01b\x93" + // 10, 13: two SHORT_BINUNICODE; 16: STACK_GLOBAL a.b
+		"(im2\nk\n" + // 17: MARK; 18: INST m2.k
+		"\x87.") // TUPLE3, STOP
+	type seen struct {
+		off int64
+		g   Global
+	}
+	var got []seen
+	v, err := Unmarshal(data, &Options{OnGlobal: func(off int64, g Global) error {
+		got = append(got, seen{off, g})
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{{2, Global{"mod", "fn"}}, {16, Global{"a", "b"}}, {18, Global{"m2", "k"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("globals %v, want %v", got, want)
+	}
+	if tup, ok := v.(Tuple); !ok || len(tup) != 3 {
+		t.Fatalf("value %v", v)
+	}
+
+	stop := errors.New("refused by the caller")
+	_, err = Unmarshal(data, &Options{OnGlobal: func(off int64, g Global) error {
+		if g.Module == "a" {
+			return stop
+		}
+		return nil
+	}})
+	var oe *OpcodeError
+	if !errors.Is(err, stop) || !errors.As(err, &oe) || oe.Offset != 16 || oe.Op != OpStackGlobal {
+		t.Fatalf("err = %v, want the callback's error at STACK_GLOBAL, offset 16", err)
+	}
+}
+
+// TestRefuse: a refused opcode stops decoding before its argument is read,
+// with ErrRefused naming the opcode and its offset.
+func TestRefuse(t *testing.T) {
+	var refuse OpSet
+	refuse[OpBinUnicode] = true
+	refuse[0xff] = true // not an opcode at all
+	cases := []struct {
+		name string
+		data string
+		off  int64
+		op   byte
+	}{
+		// 0: PROTO 2; 2: EMPTY_LIST; 3: BINUNICODE whose 4-byte length runs past the end.
+		{"before its truncated argument", "\x80\x02]X\xff\xff", 3, OpBinUnicode},
+		{"unknown opcode", "\x80\x02N\xff.", 3, 0xff},
+	}
+	for _, c := range cases {
+		_, err := Unmarshal([]byte(c.data), &Options{Refuse: &refuse})
+		var oe *OpcodeError
+		if !errors.Is(err, ErrRefused) || !errors.As(err, &oe) || oe.Offset != c.off || oe.Op != c.op {
+			t.Errorf("%s: err = %v, want ErrRefused at offset %d, opcode 0x%02x", c.name, err, c.off, c.op)
+		}
+	}
+	// Without the set the same bytes fail as they are: truncated, unknown.
+	if _, err := Unmarshal([]byte(cases[0].data), nil); !errors.Is(err, ErrTruncated) {
+		t.Errorf("unrefused: err = %v, want ErrTruncated", err)
+	}
+	if _, err := Unmarshal([]byte(cases[1].data), nil); !errors.Is(err, ErrMalformed) {
+		t.Errorf("unrefused: err = %v, want ErrMalformed", err)
+	}
+}
