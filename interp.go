@@ -110,8 +110,9 @@ func newInterpreter(open storageSource, mapLoc func(string) string, sizeHint int
 	return &interpreter{
 		open:     open,
 		mapLoc:   mapLoc,
-		storages: make(map[storageCacheKey]*tensor.Storage, sizeHint/256),
-		seen:     make(map[any]Value, sizeHint/256),
+		// A state_dict's pickle spends about 100 bytes per tensor.
+		storages: make(map[storageCacheKey]*tensor.Storage, min(sizeHint/96, 1<<20)),
+		seen:     make(map[any]Value, min(sizeHint/96, 1<<20)),
 	}
 }
 
