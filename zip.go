@@ -67,6 +67,9 @@ func (l *loader) readZip() error {
 	if err != nil {
 		return err
 	}
+	if len(data) >= relaxGCMinPickle {
+		defer relaxGC()()
+	}
 	root, err := l.decodePickle(data, pklName, l.storagePID)
 	if err != nil {
 		return err
