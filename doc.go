@@ -20,7 +20,10 @@
 // opening: storages are views of the mapping, or lazy; every tensor is checked
 // against its storage (shape, strides, offset, record size) and errors name the
 // file, record, offset and key. Walk and Tensors list what a file holds;
-// FindStateDict and LoadStateDict find its state_dict.
+// FindStateDict and LoadStateDict find its state_dict. File.ReadAhead asks the
+// kernel for a mapped storage's bytes in one request just before they are read.
+// Each pickle is read in one pass: the decoder reports globals and refuses
+// weights-only's forbidden opcodes as it goes.
 //
 // Options.WeightsOnly refuses what torch.load(weights_only=True) refuses in
 // current PyTorch (allow-list from internal/safeglobals, opcode set, NEWOBJ/BUILD/

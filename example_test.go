@@ -60,3 +60,36 @@ func ExampleSaveStateDict() {
 	// Output:
 	// [weight bias] [1 2 3 4 5 6]
 }
+
+// ExampleFile_ReadAhead reads every tensor of a mapped file, asking the kernel
+// for each storage's bytes in one request before reading them.
+func ExampleFile_ReadAhead() {
+	dir, err := os.MkdirTemp("", "pth-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "linear.pt")
+	sd := &pth.StateDict{
+		Keys:    []string{"weight"},
+		Tensors: map[string]*tensor.Tensor{"weight": tensor.FromFloat32([]int64{2, 2}, []float32{1, 2, 3, 4})},
+	}
+	if err := pth.SaveStateDict(path, sd); err != nil {
+		log.Fatal(err)
+	}
+	f, err := pth.Open(path, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	for _, nt := range pth.Tensors(f.Root) {
+		f.ReadAhead(nt.T.Storage)
+		b, err := nt.T.ContiguousBytes()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(nt.Path, len(b), "bytes")
+	}
+	// Output:
+	// weight 16 bytes
+}

@@ -108,8 +108,8 @@ func (in *interpreter) rebuilder(g pickle.Global) func(*interpreter, *pickle.Obj
 // its tables.
 func newInterpreter(open storageSource, mapLoc func(string) string, sizeHint int) *interpreter {
 	return &interpreter{
-		open:     open,
-		mapLoc:   mapLoc,
+		open:   open,
+		mapLoc: mapLoc,
 		// A state_dict's pickle spends about 100 bytes per tensor.
 		storages: make(map[storageCacheKey]*tensor.Storage, min(sizeHint/96, 1<<20)),
 		seen:     make(map[any]Value, min(sizeHint/96, 1<<20)),

@@ -32,6 +32,11 @@
 // byte for byte, and values built in Go come out as CPython would write the
 // equivalent Python object (see Encoder for the rules, memo identity included).
 //
+// Options.OnGlobal reports every global reference as the opcodes stream by and
+// Options.Refuse stops at listed opcodes (ErrRefused), so a caller can apply an
+// unpickler's allow-lists (package pth does torch's weights-only rules this
+// way) in the same single pass that builds the value.
+//
 // OpReader is the low-level opcode stream, like Python's pickletools.genops,
 // for tools that inspect a pickle without building values. Sprint prints a
 // value tree in Python-like notation.
