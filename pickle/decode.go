@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/big"
@@ -126,6 +127,13 @@ func (d *Decoder) Decode() (Value, error) {
 	d.proto = 0
 	first := true
 	for {
+		if d.or.inMem {
+			ran, err := d.fastOps()
+			if err != nil {
+				return nil, err
+			}
+			first = first && !ran
+		}
 		op, err := d.or.Next()
 		if err != nil {
 			if err == io.EOF {
@@ -158,6 +166,65 @@ func (d *Decoder) Decode() (Value, error) {
 		}
 		if err := d.step(op); err != nil {
 			return nil, &OpcodeError{Offset: op.Offset, Op: op.Code, Err: err}
+		}
+	}
+}
+
+// fastOps runs, straight from in-memory input, the fixed-size opcodes that
+// make up most of a state_dict's pickle (BININT1, the binary memo GETs and
+// PUTs, MARK) without building an Op for each; they act exactly as in step.
+// It stops before any other opcode, a refused one, or one within 5 bytes of
+// the end (Next reports truncation), and says whether it ran any.
+func (d *Decoder) fastOps() (bool, error) {
+	r := d.or
+	data := r.data
+	ran := false
+	for {
+		off := r.off
+		if off < 0 || off+5 > int64(len(data)) {
+			return ran, nil
+		}
+		code := data[off]
+		if r.refuse != nil && r.refuse[code] {
+			return ran, nil
+		}
+		var err error
+		switch code {
+		case OpBinInt1:
+			r.off = off + 2
+			err = d.push(int64(data[off+1]))
+		case OpBinGet, OpLongBinGet:
+			idx := int64(data[off+1])
+			r.off = off + 2
+			if code == OpLongBinGet {
+				idx = int64(binary.LittleEndian.Uint32(data[off+1:]))
+				r.off = off + 5
+			}
+			if v, ok := d.memoGet(idx); ok {
+				err = d.pushShared(slot{v: v})
+			} else {
+				err = fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
+			}
+		case OpBinPut, OpLongBinPut:
+			idx := int64(data[off+1])
+			r.off = off + 2
+			if code == OpLongBinPut {
+				idx = int64(binary.LittleEndian.Uint32(data[off+1:]))
+				r.off = off + 5
+			}
+			var v Value
+			if v, err = d.top(); err == nil {
+				err = d.memoPut(idx, v)
+			}
+		case OpMark:
+			r.off = off + 1
+			err = d.step(Op{Code: OpMark})
+		default:
+			return ran, nil
+		}
+		ran = true
+		if err != nil {
+			return ran, &OpcodeError{Offset: off, Op: code, Err: err}
 		}
 	}
 }
