@@ -80,7 +80,11 @@ type storageCacheKey struct {
 type interpreter struct {
 	open     storageSource
 	mapLoc   func(string) string
-	storages map[storageCacheKey]*tensor.Storage
+	// storages caches opened storages by key (string keys hash fastest);
+	// storagesDT holds those asked for again with another dtype (an
+	// UntypedStorage viewed by tensors of several dtypes) and views.
+	storages   map[string]*tensor.Storage
+	storagesDT map[storageCacheKey]*tensor.Storage
 	seen     map[any]Value
 	depth    int
 	// The rebuilder of the last global looked up: state_dicts name the same
@@ -111,7 +115,7 @@ func newInterpreter(open storageSource, mapLoc func(string) string, sizeHint int
 		open:   open,
 		mapLoc: mapLoc,
 		// A state_dict's pickle spends about 100 bytes per tensor.
-		storages: make(map[storageCacheKey]*tensor.Storage, min(sizeHint/96, 1<<20)),
+		storages: make(map[string]*tensor.Storage, min(sizeHint/96, 1<<20)),
 		seen:     make(map[any]Value, min(sizeHint/96, 1<<20)),
 	}
 }
@@ -296,7 +300,11 @@ func (in *interpreter) storage(r *storageRef, dt tensor.DType) (*tensor.Storage,
 	if r.isView {
 		ck.key = r.viewKey + "\x00view"
 	}
-	if s, ok := in.storages[ck]; ok {
+	cached, taken := in.storages[ck.key]
+	if taken && cached.DType == dt {
+		return cached, nil
+	}
+	if s, ok := in.storagesDT[ck]; ok {
 		return s, nil
 	}
 	es := int64(dt.Size())
@@ -331,7 +339,14 @@ func (in *interpreter) storage(r *storageRef, dt tensor.DType) (*tensor.Storage,
 	if in.mapLoc != nil {
 		s.Location = in.mapLoc(r.location)
 	}
-	in.storages[ck] = s
+	if !taken {
+		in.storages[ck.key] = s
+	} else {
+		if in.storagesDT == nil {
+			in.storagesDT = map[storageCacheKey]*tensor.Storage{}
+		}
+		in.storagesDT[ck] = s
+	}
 	return s, nil
 }
 
