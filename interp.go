@@ -78,15 +78,15 @@ type storageCacheKey struct {
 }
 
 type interpreter struct {
-	open     storageSource
-	mapLoc   func(string) string
+	open   storageSource
+	mapLoc func(string) string
 	// storages caches opened storages by key (string keys hash fastest);
 	// storagesDT holds those asked for again with another dtype (an
 	// UntypedStorage viewed by tensors of several dtypes) and views.
 	storages   map[string]*tensor.Storage
 	storagesDT map[storageCacheKey]*tensor.Storage
-	seen     map[any]Value
-	depth    int
+	seen       map[any]Value
+	depth      int
 	// The rebuilder of the last global looked up: state_dicts name the same
 	// few over and over.
 	lastG  pickle.Global
