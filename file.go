@@ -72,12 +72,23 @@ func isLegacyMagic(head []byte) bool {
 // unmarshal is pickle.Unmarshal that turns a panic inside the decoder into an
 // error: whatever the bytes, opening a file must not crash the program.
 func unmarshal(data []byte, opts *pickle.Options) (v pickle.Value, err error) {
+	v, _, err = unmarshalShared(data, opts)
+	return v, err
+}
+
+// unmarshalShared is unmarshal that also reports pickle.Decoder.Shared.
+func unmarshalShared(data []byte, opts *pickle.Options) (v pickle.Value, shared bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			v, err = nil, fmt.Errorf("%w: pickle decoder failed on this input (a bug in package pickle): %v", pickle.ErrMalformed, r)
 		}
 	}()
-	return pickle.Unmarshal(data, opts)
+	d := pickle.NewBytesDecoder(data, opts)
+	v, err = d.Decode()
+	if err == io.EOF {
+		err = &pickle.OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", pickle.ErrTruncated)}
+	}
+	return v, d.Shared(), err
 }
 
 // Options configure reading. The zero value (or nil) reads anything readable.
@@ -261,6 +272,10 @@ type loader struct {
 	userSafe map[string]bool
 	// pickleBytes is the size of the pickles decoded so far (sizes tables).
 	pickleBytes int
+	// shared is set when a decoded pickle may reference a container twice
+	// (pickle.Decoder.Shared); otherwise the interpreter need not track
+	// what it has already interpreted.
+	shared bool
 }
 
 func open(ra io.ReaderAt, size int64, mapped []byte, name string, opts *Options) (*File, error) {
@@ -360,10 +375,11 @@ func (l *loader) pickleOptions(size, base int64, pload func(pickle.Value) (pickl
 // decodePickle decodes one pickle held in data (bytes after its STOP are
 // ignored), applying the weights-only checks, and records its globals.
 func (l *loader) decodePickle(data []byte, record string, pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
-	v, err := unmarshal(data, l.pickleOptions(int64(len(data)), 0, pload))
+	v, shared, err := unmarshalShared(data, l.pickleOptions(int64(len(data)), 0, pload))
 	if err != nil {
 		return nil, l.pickleError(record, 0, err)
 	}
+	l.shared = l.shared || shared
 	l.pickleBytes += len(data)
 	return l.checkDecoded(v, record)
 }
@@ -480,6 +496,7 @@ func parseStorageClass(name string) (dt tensor.DType, ok bool) {
 // interpret runs interpretation over the decoded root with open as the storage source.
 func (l *loader) interpret(root pickle.Value, record string, open storageSource) error {
 	in := newInterpreter(open, l.mapLoc, l.pickleBytes)
+	in.tree = !l.shared
 	v, err := in.value(root)
 	if err != nil {
 		return locate(l.name, record, -1, err)

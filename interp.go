@@ -87,6 +87,10 @@ type interpreter struct {
 	storagesDT map[storageCacheKey]*tensor.Storage
 	seen       map[any]Value
 	depth      int
+	// tree is set when the decoded value references no container twice
+	// (pickle.Decoder.Shared is false): then nothing is interpreted twice
+	// and seen need not be consulted.
+	tree bool
 	// The rebuilder of the last global looked up: state_dicts name the same
 	// few over and over.
 	lastG  pickle.Global
@@ -146,7 +150,11 @@ func (in *interpreter) value(v Value) (Value, error) {
 	case pickle.Tuple:
 		// Tuples shared through the memo are interpreted once: a pickle can nest
 		// shared tuples to describe an exponentially large tree.
-		k, shared := tupleKey(x)
+		var k tupleIdentity
+		shared := false
+		if !in.tree {
+			k, shared = tupleKey(x)
+		}
 		if shared {
 			if r, ok := in.seen[k]; ok {
 				return r, nil
@@ -165,11 +173,15 @@ func (in *interpreter) value(v Value) (Value, error) {
 		}
 		return out, nil
 	case *pickle.List:
-		if r, ok := in.seen[x]; ok {
-			return r, nil
+		if !in.tree {
+			if r, ok := in.seen[x]; ok {
+				return r, nil
+			}
 		}
 		out := &pickle.List{Items: make([]Value, len(x.Items))}
-		in.seen[x] = out
+		if !in.tree {
+			in.seen[x] = out
+		}
 		for i, e := range x.Items {
 			iv, err := in.value(e)
 			if err != nil {
@@ -231,6 +243,19 @@ func (in *interpreter) fillDict(d *pickle.Dict, entries []pickle.Entry) error {
 }
 
 func (in *interpreter) object(o *pickle.Object) (Value, error) {
+	if in.tree {
+		// Interpreted once: no record needed.
+		if g, ok := o.Callable.(pickle.Global); ok {
+			if fn := in.rebuilder(g); fn != nil {
+				r, err := fn(in, o)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", g, err)
+				}
+				return r, nil
+			}
+		}
+		return in.inert(o)
+	}
 	if r, ok := in.seen[o]; ok {
 		if _, b := r.(busy); b {
 			return nil, errorf(ErrInvalid, "object refers to itself while being rebuilt")

@@ -49,6 +49,7 @@ func (s *streamReader) pickle(pload func(pickle.Value) (pickle.Value, error)) (v
 	}
 	s.pos += d.Offset()
 	s.l.pickleBytes += int(d.Offset())
+	s.l.shared = s.l.shared || d.Shared()
 	return s.l.checkDecoded(v, s.what)
 }
 

@@ -87,6 +87,17 @@ func NewDecoder(r io.Reader, opts *Options) *Decoder {
 
 // Unmarshal decodes one pickle from data. Bytes after STOP are ignored.
 func Unmarshal(data []byte, opts *Options) (Value, error) {
+	v, err := NewBytesDecoder(data, opts).Decode()
+	if err == io.EOF {
+		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
+	}
+	return v, err
+}
+
+// NewBytesDecoder returns a decoder over data held in memory, faster than
+// NewDecoder over a bytes.Reader. Zero Limits fields take their
+// DefaultLimits(len(data)) value. opts may be nil.
+func NewBytesDecoder(data []byte, opts *Options) *Decoder {
 	o := Options{}
 	if opts != nil {
 		o = *opts
@@ -100,12 +111,15 @@ func Unmarshal(data []byte, opts *Options) (Value, error) {
 	// state_dicts (protocol 2) about one per 13: a first guess that avoids
 	// most regrowth without reserving much more than is used.
 	d.memo = make([]Value, 0, min(len(data)/8+16, d.lim.MaxMemo))
-	v, err := d.Decode()
-	if err == io.EOF {
-		return nil, &OpcodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
-	}
-	return v, err
+	return d
 }
+
+// Shared reports whether the value last returned by Decode may hold a
+// container reachable along more than one path: one fetched by a memo GET or
+// DUP, or returned by PersistentLoad. When it is false the value is a tree: no
+// Tuple, List, Dict, Set, Object or PersistentID appears in it twice, and none
+// contains itself, so a walk of it needs no record of what it has visited.
+func (d *Decoder) Shared() bool { return d.shared }
 
 // Offset returns the number of bytes consumed from the reader so far.
 func (d *Decoder) Offset() int64 { return d.or.Offset() }

@@ -58,6 +58,12 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		// Shared() false means a tree: no container reached twice.
+		if d := NewBytesDecoder(data, &Options{Limits: lim}); !mustDecodeShared(t, d) {
+			if dup := repeatedContainer(v, map[identityKey]bool{}); dup != "" {
+				t.Fatalf("Shared() is false but %s appears twice", dup)
+			}
+		}
 		// The heights kept while decoding agree with a walk of the result.
 		if err := (&walker{budget: -1, maxDepth: lim.MaxDepth}).walkErr(v); err != nil {
 			t.Fatalf("decoded a value the depth walk refuses: %v", err)
@@ -147,4 +153,53 @@ func TestPicklescanCorpus(t *testing.T) {
 	if _, err := Unmarshal(b, nil); !errors.Is(err, ErrLimit) {
 		t.Fatalf("broken_model.pkl: %v, want ErrLimit", err)
 	}
+}
+
+func mustDecodeShared(t *testing.T, d *Decoder) bool {
+	if _, err := d.Decode(); err != nil {
+		t.Fatalf("second decode: %v", err)
+	}
+	return d.Shared()
+}
+
+// repeatedContainer names a container found twice in v ("" when none).
+func repeatedContainer(v Value, seen map[identityKey]bool) string {
+	var kids []Value
+	switch x := v.(type) {
+	case Tuple:
+		kids = x
+	case *List:
+		kids = x.Items
+	case *Set:
+		kids = x.Items
+	case *Dict:
+		for _, e := range x.Entries {
+			kids = append(kids, e.Key, e.Value)
+		}
+	case *Object:
+		kids = append(kids, x.Callable, x.Args, x.State)
+		if x.Kwargs != nil {
+			kids = append(kids, x.Kwargs)
+		}
+		kids = append(kids, x.Appended...)
+		for _, e := range x.Items {
+			kids = append(kids, e.Key, e.Value)
+		}
+	case PersistentID:
+		return repeatedContainer(x.ID, seen)
+	default:
+		return ""
+	}
+	if k, ok := identity(v); ok {
+		if seen[k] {
+			return typeName(v)
+		}
+		seen[k] = true
+	}
+	for _, c := range kids {
+		if d := repeatedContainer(c, seen); d != "" {
+			return d
+		}
+	}
+	return ""
 }

@@ -79,3 +79,24 @@ func TestRefuse(t *testing.T) {
 		t.Errorf("unrefused: err = %v, want ErrMalformed", err)
 	}
 }
+
+// TestShared: Decoder.Shared is set exactly when a container can be reached
+// twice (memo GET or DUP of a container), not for shared strings or unused memo
+// entries.
+func TestShared(t *testing.T) {
+	cases := map[string]bool{
+		"\x80\x02]q\x00h\x00\x86.":                  true,  // (L, L): GET of a list
+		"\x80\x02]q\x00K\x01\x86.":                  false, // (L, 1): L memoized, never fetched
+		"\x80\x02X\x01\x00\x00\x00aq\x00h\x00\x86.": false, // ('a', 'a'): a shared string
+		"\x80\x02K\x01\x852\x86.":                   true,  // DUP of (1,)
+	}
+	for data, want := range cases {
+		d := NewBytesDecoder([]byte(data), nil)
+		if _, err := d.Decode(); err != nil {
+			t.Fatalf("%q: %v", data, err)
+		}
+		if d.Shared() != want {
+			t.Errorf("%q: Shared() = %v, want %v", data, d.Shared(), want)
+		}
+	}
+}
