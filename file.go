@@ -375,7 +375,17 @@ func (l *loader) pickleOptions(size, base int64, pload func(pickle.Value) (pickl
 // decodePickle decodes one pickle held in data (bytes after its STOP are
 // ignored), applying the weights-only checks, and records its globals.
 func (l *loader) decodePickle(data []byte, record string, pload func(pickle.Value) (pickle.Value, error)) (pickle.Value, error) {
-	v, shared, err := unmarshalShared(data, l.pickleOptions(int64(len(data)), 0, pload))
+	return l.decodePickleIn(data, record, pload, nil)
+}
+
+// decodePickleIn is decodePickle that, when in is not nil and weights-only
+// mode is off, lets in rebuild tensors while the pickle is decoded.
+func (l *loader) decodePickleIn(data []byte, record string, pload func(pickle.Value) (pickle.Value, error), in *interpreter) (pickle.Value, error) {
+	po := l.pickleOptions(int64(len(data)), 0, pload)
+	if in != nil && !l.opts.WeightsOnly {
+		po.Reduce = in.reduceEarly
+	}
+	v, shared, err := unmarshalShared(data, po)
 	if err != nil {
 		return nil, l.pickleError(record, 0, err)
 	}
@@ -495,7 +505,11 @@ func parseStorageClass(name string) (dt tensor.DType, ok bool) {
 
 // interpret runs interpretation over the decoded root with open as the storage source.
 func (l *loader) interpret(root pickle.Value, record string, open storageSource) error {
-	in := newInterpreter(open, l.mapLoc, l.pickleBytes)
+	return l.interpretIn(newInterpreter(open, l.mapLoc, l.pickleBytes), root, record)
+}
+
+// interpretIn is interpret with a given interpreter.
+func (l *loader) interpretIn(in *interpreter, root pickle.Value, record string) error {
 	in.tree = !l.shared
 	v, err := in.value(root)
 	if err != nil {

@@ -93,8 +93,43 @@ type interpreter struct {
 	tree bool
 	// The rebuilder of the last global looked up: state_dicts name the same
 	// few over and over.
-	lastG  pickle.Global
-	lastFn func(*interpreter, *pickle.Object) (Value, error)
+	// earlyG is the last callable reduceEarly saw, earlyOK whether it is
+	// _rebuild_tensor_v2.
+	earlyG  pickle.Global
+	earlyOK bool
+	lastG   pickle.Global
+	lastFn  func(*interpreter, *pickle.Object) (Value, error)
+}
+
+// reduceEarly is pickle.Options.Reduce: it builds the tensors of
+// torch._utils._rebuild_tensor_v2 calls over a storage while the pickle is
+// decoded, sparing the Object and its later interpretation. Anything else, and
+// any call it cannot rebuild cleanly, it leaves to the interpreter (which then
+// reports the error with its full context).
+func (in *interpreter) reduceEarly(callable pickle.Value, args pickle.Tuple) (pickle.Value, bool, error) {
+	g, ok := callable.(pickle.Global)
+	if !ok || len(args) < 6 || len(args) > 7 {
+		return nil, false, nil
+	}
+	if g != in.earlyG {
+		in.earlyG, in.earlyOK = g, canonicalName(g) == "torch._utils._rebuild_tensor_v2"
+	}
+	if !in.earlyOK {
+		return nil, false, nil
+	}
+	if _, ok := args[0].(*storageRef); !ok {
+		return nil, false, nil
+	}
+	t, err := in.buildTensor(args[0], tensor.Invalid, args[1], args[2], args[3])
+	if err != nil {
+		return nil, false, nil
+	}
+	rg, ok := args[4].(bool)
+	if !ok {
+		return nil, false, nil
+	}
+	t.RequiresGrad = rg
+	return t, true, nil
 }
 
 // busy marks, in seen, an object whose rebuild is under way.

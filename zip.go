@@ -70,11 +70,7 @@ func (l *loader) readZip() error {
 	if len(data) >= relaxGCMinPickle {
 		defer relaxGC()()
 	}
-	root, err := l.decodePickle(data, pklName, l.storagePID)
-	if err != nil {
-		return err
-	}
-	return l.interpret(root, pklName, func(key string, dt tensor.DType, byteOff, nbytes int64) (*tensor.Storage, error) {
+	in := newInterpreter(func(key string, dt tensor.DType, byteOff, nbytes int64) (*tensor.Storage, error) {
 		r := zr.Lookup(prefix + "data/" + key)
 		if r == nil {
 			return nil, errorf(ErrMissingRecord, "no record %sdata/%s", prefix, key)
@@ -90,7 +86,12 @@ func (l *loader) readZip() error {
 			return tensor.NewStorageOrder(dt, b[byteOff:byteOff+nbytes], bigEndian), nil
 		}
 		return l.storageAt(dt, r.DataOffset+byteOff, nbytes, bigEndian), nil
-	})
+	}, l.mapLoc, len(data))
+	root, err := l.decodePickleIn(data, pklName, l.storagePID, in)
+	if err != nil {
+		return err
+	}
+	return l.interpretIn(in, root, pklName)
 }
 
 // zipErr maps internal/zipfile's errors to this package's sentinels.

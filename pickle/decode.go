@@ -26,6 +26,12 @@ type Options struct {
 	// ErrRefused (Op names the opcode). Unknown opcodes are refused too when
 	// their entry is set.
 	Refuse *OpSet
+	// Reduce, when set, is offered each REDUCE's callable and arguments before
+	// an Object is built. When it returns ok its value is pushed instead, as a
+	// leaf; a non-nil error stops decoding. A caller that rebuilds some calls
+	// itself (package pth builds tensors this way) saves building the Object
+	// and interpreting it later.
+	Reduce func(callable Value, args Tuple) (v Value, ok bool, err error)
 }
 
 // OpSet is a set of opcodes, indexed by opcode byte.
@@ -668,6 +674,18 @@ func (d *Decoder) step(op Op) error {
 		t, err := asTuple(args, name)
 		if err != nil {
 			return err
+		}
+		if kind == Reduce && d.opts.Reduce != nil {
+			v, ok, err := d.opts.Reduce(fn, t)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if isContainer(v) {
+					d.shared = true // unknown height, and it may be returned again
+				}
+				return d.push(v)
+			}
 		}
 		return d.pushContainer(&Object{Kind: kind, Callable: fn, Args: t}, max(1, hf+1, ha))
 	case OpNewObjEx:

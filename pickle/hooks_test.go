@@ -100,3 +100,44 @@ func TestShared(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceHook: Options.Reduce is offered each REDUCE (not NEWOBJ) with its
+// callable and arguments; its value replaces the Object when it accepts, and
+// its error stops decoding at the REDUCE.
+func TestReduceHook(t *testing.T) {
+	// 0: PROTO 2; 2: GLOBAL m.f; 7: BININT1 7; 9: TUPLE1; 10: REDUCE;
+	// 11: GLOBAL m.g; 16: EMPTY_TUPLE; 17: NEWOBJ; 18: TUPLE2; 19: STOP
+	// (offsets as pickletools.dis prints them).
+	data := []byte("\x80\x02cm\nf\nK\x07\x85Rcm\ng\n)\x81\x86.")
+	var offered []Value
+	hook := func(accept bool, fail error) *Options {
+		return &Options{Reduce: func(callable Value, args Tuple) (Value, bool, error) {
+			offered = append(offered, callable)
+			if len(args) != 1 || args[0] != int64(7) {
+				t.Errorf("args %v, want (7,)", args)
+			}
+			return "built", accept, fail
+		}}
+	}
+	v, err := Unmarshal(data, hook(true, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair := v.(Tuple)
+	if pair[0] != "built" || len(offered) != 1 || offered[0] != (Global{"m", "f"}) {
+		t.Fatalf("accepted: value %v, offered %v", v, offered)
+	}
+	if o, ok := pair[1].(*Object); !ok || o.Kind != NewObj {
+		t.Fatalf("NEWOBJ gave %v", pair[1])
+	}
+	v, err = Unmarshal(data, hook(false, nil))
+	if o, ok := v.(Tuple)[0].(*Object); err != nil || !ok || o.Kind != Reduce || o.Args[0] != int64(7) {
+		t.Fatalf("declined: %v, %v", v, err)
+	}
+	stop := errors.New("no")
+	_, err = Unmarshal(data, hook(false, stop))
+	var oe *OpcodeError
+	if !errors.Is(err, stop) || !errors.As(err, &oe) || oe.Offset != 10 || oe.Op != OpReduce {
+		t.Fatalf("failing hook: err = %v, want it at REDUCE, offset 10", err)
+	}
+}
