@@ -67,9 +67,6 @@ func (l *loader) readZip() error {
 	if err != nil {
 		return err
 	}
-	if len(data) >= relaxGCMinPickle {
-		defer relaxGC()()
-	}
 	in := newInterpreter(func(key string, dt tensor.DType, byteOff, nbytes int64) (*tensor.Storage, error) {
 		r := zr.Lookup(prefix + "data/" + key)
 		if r == nil {
