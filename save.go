@@ -1,12 +1,11 @@
 package pth
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
+	"github.com/pthkit/pth/internal/atomicfile"
 	"github.com/pthkit/pth/internal/zipfile"
 	"github.com/pthkit/pth/pickle"
 )
@@ -26,7 +25,7 @@ type SaveOptions struct {
 // v may be any value tree Open produces or a program builds: state_dicts
 // (*OrderedDict of *tensor.Tensor), nested checkpoints of dicts, lists, tuples,
 // numbers and strings, Parameters, numpy values and inert objects.
-func Save(path string, v Value, opts *SaveOptions) (err error) {
+func Save(path string, v Value, opts *SaveOptions) error {
 	archive := ""
 	if opts != nil {
 		archive = opts.ArchiveName
@@ -34,43 +33,8 @@ func Save(path string, v Value, opts *SaveOptions) (err error) {
 	if archive == "" {
 		archive = archiveNameOf(path)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return SaveTo(w, archive, v) }); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("save %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = SaveTo(bw, archive, v); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }
