@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/modtree/modfile"
 	"github.com/pthkit/pth/nn"
 	"github.com/pthkit/pth/npy"
 	"github.com/pthkit/pth/tensor"
@@ -22,10 +23,11 @@ type options struct {
 	Classes        int
 }
 
-// loadWeights reads a state_dict from a PyTorch file, or from an .npz.
+// loadWeights reads a state_dict from a PyTorch file (state_dict, checkpoint,
+// entire-model pickle or TorchScript archive), or from an .npz.
 func loadWeights(path string) (*pth.StateDict, error) {
 	if !strings.HasSuffix(path, ".npz") {
-		return pth.LoadStateDict(path)
+		return modfile.LoadStateDict(path)
 	}
 	arrays, err := npy.ReadNPZFile(path)
 	if err != nil {

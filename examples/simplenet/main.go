@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/modtree/modfile"
 	"github.com/pthkit/pth/nn"
 	"github.com/pthkit/pth/npy"
 	"github.com/pthkit/pth/torchscript"
@@ -77,7 +78,7 @@ func run(opt options, stdout io.Writer) error {
 		}
 	}
 	// Load into a fresh instance.
-	sd, err := pth.LoadStateDict(path)
+	sd, err := modfile.LoadStateDict(path) // a state_dict, checkpoint, whole model or TorchScript
 	if err != nil {
 		return err
 	}

@@ -145,3 +145,39 @@ numpy.save(sys.argv[3], y.numpy())
 	}
 	assertRows(t, "TorchScript run by PyTorch", goOut, readNpy(t, pyOut))
 }
+
+// TestLoadWholeModelFiles: --load takes entire-model pickles and TorchScript archives
+// too; each gives the output PyTorch recorded for that model on the same input
+// (testdata/models/manifest.json, written by testdata/gen/model_fixtures.py).
+func TestLoadWholeModelFiles(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/models/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		SimpleNet struct {
+			Files map[string]string `json:"files"`
+			Input struct {
+				Data  []float32
+				Shape []int
+			} `json:"input"`
+			Output struct {
+				Data  []float32
+				Shape []int
+			} `json:"output"`
+		} `json:"simplenet"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(t.TempDir(), "in.npy")
+	x := nn.NewTensor([]int{m.SimpleNet.Input.Shape[0], m.SimpleNet.Input.Shape[1]}, m.SimpleNet.Input.Data)
+	if err := npy.WriteFile(in, nn.FromFloat32(x)); err != nil {
+		t.Fatal(err)
+	}
+	want := nn.NewTensor([]int{m.SimpleNet.Output.Shape[0], m.SimpleNet.Output.Shape[1]}, m.SimpleNet.Output.Data)
+	for kind, f := range m.SimpleNet.Files {
+		got := runJSON(t, options{Load: filepath.Join("../../testdata/models", f), Input: in})
+		assertRows(t, kind+" "+f, got, want)
+	}
+}

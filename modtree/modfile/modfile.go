@@ -110,3 +110,22 @@ func StateDict(path string) (sd *pth.StateDict, kind string, err error) {
 	}
 	return &out, m.Kind, nil
 }
+
+// LoadStateDict returns the state_dict held in path, whatever kind of model file it
+// is: a state_dict or training checkpoint (through pth.LoadStateDict), an
+// entire-model pickle, or a TorchScript archive. It is what a program that "loads
+// weights" wants: the same call for every file PyTorch users hand around.
+func LoadStateDict(path string) (*pth.StateDict, error) {
+	sd, err := pth.LoadStateDict(path)
+	if err == nil || !errors.Is(err, pth.ErrNoStateDict) {
+		return sd, err
+	}
+	msd, _, merr := StateDict(path)
+	if merr != nil {
+		if errors.Is(merr, ErrNoModule) {
+			return nil, err // neither: report pth's error, which names the file
+		}
+		return nil, merr
+	}
+	return msd, nil
+}

@@ -1,10 +1,14 @@
 package modfile_test
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/pthkit/pth"
 	"github.com/pthkit/pth/modtree/modfile"
 	"github.com/pthkit/pth/modtree/modtreetest"
 )
@@ -97,5 +101,40 @@ func TestNoModule(t *testing.T) {
 	}
 	if _, _, err := modfile.StateDict(src); !errors.Is(err, modfile.ErrNoModule) {
 		t.Errorf("StateDict: got %v, want ErrNoModule", err)
+	}
+}
+
+// TestLoadStateDictAnyFile: one call gives PyTorch's state_dict for a plain state_dict,
+// an entire-model pickle and a TorchScript archive of the same SimpleNet (hashes
+// recorded by PyTorch in testdata/models/manifest.json and testdata/fixtures/manifest.json).
+func TestLoadStateDictAnyFile(t *testing.T) {
+	for _, p := range []string{
+		"../../testdata/models/simplenet_zip.pt",
+		"../../testdata/models/simplenet_legacy.pt",
+		"../../testdata/models/simplenet_script.pt",
+		"../../testdata/models/simplenet_trace.pt",
+	} {
+		sd, err := modfile.LoadStateDict(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		want := []string{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+		if strings.Join(sd.Keys, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: keys %v, PyTorch's state_dict has %v", p, sd.Keys, want)
+		}
+		b, err := sd.Tensors["fc1.weight"].ContiguousBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// sha256 of fc1.weight as PyTorch recorded it for this SimpleNet.
+		if got := fmt.Sprintf("%x", sha256.Sum256(b)); got != "9d8364696743f5242a43f228939d939a1e434ca15b079c74b442b01aa9c144ef" {
+			t.Errorf("%s: fc1.weight sha256 %s", p, got)
+		}
+	}
+	if _, err := modfile.LoadStateDict("../../testdata/fixtures/zip/simplenet.pt"); err != nil {
+		t.Errorf("plain state_dict: %v", err)
+	}
+	if _, err := modfile.LoadStateDict("../../testdata/fixtures/zip/nested.pt"); !errors.Is(err, pth.ErrNoStateDict) {
+		t.Errorf("nested lists, sets and numbers: %v, want ErrNoStateDict", err)
 	}
 }
