@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/checkpoint"
 	"github.com/pthkit/pth/modtree"
 	"github.com/pthkit/pth/modtree/modfile"
 	"github.com/pthkit/pth/pickle"
@@ -38,7 +39,7 @@ func NewCmd() *cobra.Command {
 		Use:   "inspect FILE",
 		Short: "List the tensors, values and globals a model file holds",
 		Long: `Inspect reads a PyTorch file (torch.save zip, legacy stream, ≤0.3 tar, plain pickle)
-without executing anything in it and prints every tensor (path, dtype, shape, elements,
+without executing anything in it (safetensors, GGUF, .npz and sharded checkpoints too) and prints every tensor (path, dtype, shape, elements,
 bytes, location) with totals, the non-tensor values (epoch, loss, …), and every global the
 pickle names that PyTorch's weights_only=True would refuse.
 
@@ -128,6 +129,9 @@ func Run(opts *Options) error {
 
 // Build opens path and gathers its report.
 func Build(path string, hash bool) (*Report, error) {
+	if format, err := checkpoint.DetectFormat(path); err == nil && format != checkpoint.Torch {
+		return buildOther(path, format, hash)
+	}
 	f, err := pth.Open(path, nil)
 	if err != nil {
 		return nil, err
@@ -201,6 +205,55 @@ func Build(path string, hash bool) (*Report, error) {
 	})
 	rep.Globals = append(rep.Globals, f.Globals()...)
 	rep.UnsafeGlobals = append(rep.UnsafeGlobals, f.UnsafeGlobals()...)
+	return rep, nil
+}
+
+// holdsPickles reports whether a format stores pickles (PyTorch's formats do;
+// safetensors, GGUF, npz of plain arrays and shard sets of those do not).
+func holdsPickles(format string) bool {
+	switch checkpoint.Format(format) {
+	case checkpoint.Safetensors, checkpoint.GGUF, checkpoint.NPZ, checkpoint.Sharded:
+		return false
+	}
+	return true
+}
+
+// buildOther reports a safetensors, GGUF, npz or sharded checkpoint: tensors only,
+// since those formats hold no pickle (no values, no globals).
+func buildOther(path string, format checkpoint.Format, hash bool) (*Report, error) {
+	ck, err := checkpoint.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	rep := &Report{File: path, Format: string(format), Tensors: []TensorInfo{}, Values: []ValueInfo{}, Globals: []string{}, UnsafeGlobals: []string{}}
+	for _, name := range ck.Names() {
+		in, err := ck.Info(name)
+		if err != nil {
+			return nil, err
+		}
+		dt := in.DType.String()
+		if in.DType == tensor.Invalid {
+			dt = in.Note // e.g. a GGUF quantized type
+		}
+		info := TensorInfo{Path: name, DType: dt, Shape: shapeOrEmpty(in.Shape), Elements: numel(in.Shape), Bytes: in.NBytes, Location: "cpu"}
+		if hash && in.DType != tensor.Invalid {
+			t, err := ck.Tensor(name)
+			if err != nil {
+				return nil, err
+			}
+			b, err := t.ContiguousBytes()
+			if err != nil {
+				return nil, fmt.Errorf("%s: tensor %q: %w", path, name, err)
+			}
+			sum := sha256.Sum256(b)
+			info.SHA256 = hex.EncodeToString(sum[:])
+		}
+		rep.Tensors = append(rep.Tensors, info)
+		rep.Totals.Tensors++
+		rep.Totals.Elements += info.Elements
+		rep.Totals.Bytes += info.Bytes
+	}
 	return rep, nil
 }
 
@@ -339,6 +392,10 @@ func writeText(w io.Writer, rep *Report) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+	}
+	if !holdsPickles(rep.Format) {
+		fmt.Fprintf(w, "\nA %s file holds no pickle: nothing in it can run code.\n", rep.Format)
+		return nil
 	}
 	if len(rep.UnsafeGlobals) > 0 {
 		fmt.Fprintln(w, "\nGlobals that torch.load(weights_only=True) would refuse:")

@@ -2,6 +2,8 @@ package inspect
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -237,5 +239,51 @@ func TestTreeOnPlainStateDict(t *testing.T) {
 	err := Run(&Options{Path: filepath.Join(repoRoot(t), "testdata/fixtures/zip/simplenet.pt"), Tree: true, Out: &bytes.Buffer{}})
 	if err == nil || !strings.Contains(err.Error(), "no nn.Module") {
 		t.Fatalf("--tree on a state_dict: %v", err)
+	}
+}
+
+// TestSafetensors: inspect lists a safetensors file written from PyTorch tensors by
+// testdata/gen/st_fixtures.py: names in file order, shapes, and the sha256 of the
+// bytes the generator recorded in all_dtypes.json.
+func TestSafetensors(t *testing.T) {
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "testdata/safetensors/all_dtypes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Order   []string `json:"order"`
+		Tensors map[string]struct {
+			Hex   string  `json:"hex"`
+			Shape []int64 `json:"shape"`
+		} `json:"tensors"`
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(filepath.Join(root, "testdata/safetensors/all_dtypes.safetensors"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Format != "safetensors" || len(rep.Tensors) != len(rec.Order) {
+		t.Fatalf("format %q with %d tensors; want safetensors with %d", rep.Format, len(rep.Tensors), len(rec.Order))
+	}
+	for i, name := range rec.Order {
+		got, want := rep.Tensors[i], rec.Tensors[name]
+		data, err := hex.DecodeString(want.Hex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if got.Path != name || !reflect.DeepEqual(got.Shape, nonNil(want.Shape)) || got.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("tensor %d: %s %v %s; generator recorded %s %v %x", i, got.Path, got.Shape, got.SHA256, name, want.Shape, sum)
+		}
+	}
+	var out bytes.Buffer
+	if err := writeText(&out, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "holds no pickle") {
+		t.Errorf("text output does not say the file holds no pickle:\n%s", out.String())
 	}
 }
