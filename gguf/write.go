@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"unicode/utf8"
+
+	"github.com/pthkit/pth/internal/filecopy"
 )
 
 // MaxWriteDims is the most dimensions the writer puts in a file: ggml's
@@ -26,6 +28,7 @@ type TensorSpec struct {
 // first, then each tensor's bytes in the order given, padded to the alignment,
 // as gguf-py's GGUFWriter lays them out.
 type Writer struct {
+	dst       io.Writer // what bw writes to; file sections are copied to it directly
 	bw        *bufio.Writer
 	specs     []TensorSpec
 	sizes     []int64
@@ -37,7 +40,7 @@ type Writer struct {
 // NewWriter writes the header for kvs and specs to w. The alignment is the
 // uint32 value of a general.alignment key in kvs, or DefaultAlignment.
 func NewWriter(w io.Writer, kvs []KV, specs []TensorSpec) (*Writer, error) {
-	gw := &Writer{bw: bufio.NewWriterSize(w, 1<<20), specs: specs, alignment: DefaultAlignment}
+	gw := &Writer{dst: w, bw: bufio.NewWriterSize(w, 1<<20), specs: specs, alignment: DefaultAlignment}
 	var hdr []byte
 	hdr = append(hdr, Magic...)
 	hdr = binary.LittleEndian.AppendUint32(hdr, 3)
@@ -122,13 +125,25 @@ func (w *Writer) Write(name string, data []byte) error {
 	return w.pad()
 }
 
-// WriteFrom copies the data of the next tensor, which must be name, from r
-// through the writer's buffer.
+// WriteFrom copies the data of the next tensor, which must be name, from r. When r
+// is an unread *io.SectionReader of a file and the Writer writes to a file, the bytes
+// are copied inside the kernel (internal/filecopy) instead of through the buffer.
 func (w *Writer) WriteFrom(name string, r io.Reader) error {
 	if err := w.expect(name); err != nil {
 		return err
 	}
-	n, err := io.CopyN(w.bw, r, w.sizes[w.next])
+	var n int64
+	var err error
+	if sec, ok := r.(*io.SectionReader); ok && sec.Size() == w.sizes[w.next] {
+		if err = w.bw.Flush(); err == nil {
+			n, err = filecopy.Section(w.dst, sec)
+			if err == nil && n < w.sizes[w.next] {
+				err = io.EOF
+			}
+		}
+	} else {
+		n, err = io.CopyN(w.bw, r, w.sizes[w.next])
+	}
 	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("%w: tensor %q: got %d of %d bytes", ErrWrite, name, n, w.sizes[w.next])

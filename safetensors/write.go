@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/pthkit/pth/internal/filecopy"
 	"github.com/pthkit/pth/tensor"
 )
 
@@ -22,6 +23,7 @@ type Spec struct {
 // Writer writes a safetensors file in one pass: the header first, then each
 // tensor's bytes in Order(). It buffers nothing but a small write buffer.
 type Writer struct {
+	dst    io.Writer // what bw writes to; file sections are copied to it directly
 	bw     *bufio.Writer
 	order  []Spec
 	sizes  []int64
@@ -175,7 +177,7 @@ func NewWriter(w io.Writer, specs []Spec, metadata map[string]string) (*Writer, 
 	if _, err := bw.Write(hb); err != nil {
 		return nil, err
 	}
-	return &Writer{bw: bw, order: order, sizes: sizes, header: hb}, nil
+	return &Writer{dst: w, bw: bw, order: order, sizes: sizes, header: hb}, nil
 }
 
 // Order returns the tensors in the order their bytes must be written.
@@ -197,12 +199,25 @@ func (w *Writer) Write(name string, data []byte) error {
 	return nil
 }
 
-// WriteFrom copies the next tensor's bytes, which must be name, from r.
+// WriteFrom copies the next tensor's bytes, which must be name, from r. When r is
+// an unread *io.SectionReader of a file and the Writer writes to a file, the bytes
+// are copied inside the kernel (internal/filecopy) instead of through the buffer.
 func (w *Writer) WriteFrom(name string, r io.Reader) error {
 	if err := w.expect(name, -1); err != nil {
 		return err
 	}
-	n, err := io.CopyN(w.bw, r, w.sizes[w.next])
+	var n int64
+	var err error
+	if sec, ok := r.(*io.SectionReader); ok && sec.Size() == w.sizes[w.next] {
+		if err = w.bw.Flush(); err == nil {
+			n, err = filecopy.Section(w.dst, sec)
+			if err == nil && n < w.sizes[w.next] {
+				err = io.EOF
+			}
+		}
+	} else {
+		n, err = io.CopyN(w.bw, r, w.sizes[w.next])
+	}
 	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("tensor %q: %w: got %d of %d bytes", name, ErrWriteSize, n, w.sizes[w.next])
