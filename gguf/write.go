@@ -132,18 +132,7 @@ func (w *Writer) WriteFrom(name string, r io.Reader) error {
 	if err := w.expect(name); err != nil {
 		return err
 	}
-	var n int64
-	var err error
-	if sec, ok := r.(*io.SectionReader); ok && sec.Size() == w.sizes[w.next] {
-		if err = w.bw.Flush(); err == nil {
-			n, err = filecopy.Section(w.dst, sec)
-			if err == nil && n < w.sizes[w.next] {
-				err = io.EOF
-			}
-		}
-	} else {
-		n, err = io.CopyN(w.bw, r, w.sizes[w.next])
-	}
+	n, err := filecopy.CopyN(w.dst, w.bw, r, w.sizes[w.next])
 	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("%w: tensor %q: got %d of %d bytes", ErrWrite, name, n, w.sizes[w.next])

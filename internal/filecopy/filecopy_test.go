@@ -1,11 +1,13 @@
 package filecopy
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +76,39 @@ func TestShortSource(t *testing.T) {
 	}
 	if n != 6 && err == nil {
 		t.Fatalf("n = %d with no error", n)
+	}
+}
+
+// TestCopyNKeepsOrder: buffered bytes written before a kernel-copied section land
+// before it, bytes written after land after it, and a non-section reader goes
+// through the buffer.
+func TestCopyNKeepsOrder(t *testing.T) {
+	dir := t.TempDir()
+	sp := filepath.Join(dir, "src")
+	os.WriteFile(sp, []byte("0123456789abcdef"), 0o644)
+	sf, _ := os.Open(sp)
+	defer sf.Close()
+	df, err := os.Create(filepath.Join(dir, "dst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw := bufio.NewWriter(df)
+	bw.WriteString("<")
+	if n, err := CopyN(df, bw, io.NewSectionReader(sf, 2, 5), 5); n != 5 || err != nil {
+		t.Fatalf("section: %d, %v", n, err)
+	}
+	bw.WriteString("|")
+	if n, err := CopyN(df, bw, strings.NewReader("xyz!"), 3); n != 3 || err != nil {
+		t.Fatalf("reader: %d, %v", n, err)
+	}
+	if _, err := CopyN(df, bw, io.NewSectionReader(sf, 14, 2), 3); err != io.EOF {
+		t.Fatalf("short section: %v, want io.EOF", err)
+	}
+	bw.WriteString(">")
+	bw.Flush()
+	df.Close()
+	got, _ := os.ReadFile(df.Name())
+	if string(got) != "<23456|xyzef>" {
+		t.Fatalf("file holds %q", got)
 	}
 }
