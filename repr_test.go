@@ -99,88 +99,6 @@ func pyRepr(v Value) string {
 	return fmt.Sprintf("<%T>", v)
 }
 
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
-	if exp < -4 || exp >= 16 {
-		return e
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-func pyStr(s string) string {
-	q := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(q):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
-
-func pyBytes(p []byte) string {
-	q := byte('\'')
-	if strings.ContainsRune(string(p), '\'') && !strings.ContainsRune(string(p), '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte('b')
-	b.WriteByte(q)
-	for _, c := range p {
-		switch {
-		case c == '\\':
-			b.WriteString(`\\`)
-		case c == q:
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
-
 // checkNumpy compares a numpy value's dtype and shape with the record.
 func checkNumpy(t *testing.T, want manifestValue, v Value) {
 	t.Helper()
@@ -213,3 +131,9 @@ func checkNumpy(t *testing.T, want manifestValue, v Value) {
 		t.Errorf("value %s: %T, PyTorch %s", want.Path, v, want.Type)
 	}
 }
+
+// The leaves are rendered by pickle.Sprint, whose output the pickle package checks
+// against CPython's repr() on its golden files.
+func pyFloat(f float64) string { return pickle.Sprint(f) }
+func pyStr(s string) string    { return pickle.Sprint(s) }
+func pyBytes(b []byte) string  { return pickle.Sprint(b) }

@@ -259,14 +259,8 @@ func pyRepr(b *strings.Builder, v pickle.Value, depth int) {
 		b.WriteString(strconv.FormatInt(x, 10))
 	case *big.Int:
 		b.WriteString(x.String())
-	case float64:
-		b.WriteString(pyFloat(x))
-	case string:
-		q := strconv.Quote(x)
-		if !strings.ContainsAny(x, "'\"") {
-			q = "'" + q[1:len(q)-1] + "'" // Python prefers single quotes
-		}
-		b.WriteString(q)
+	case float64, string:
+		b.WriteString(pickle.Sprint(x)) // Python's repr, checked against CPython in package pickle
 	case pickle.Tuple:
 		seq("(", ")", x)
 	case *pickle.List:
@@ -295,31 +289,6 @@ func pyRepr(b *strings.Builder, v pickle.Value, depth int) {
 	default:
 		fmt.Fprintf(b, "<%T>", v)
 	}
-}
-
-// pyFloat formats like Python's float repr (shortest round-trip, 1e-05, 0.1, 1.0, inf).
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	exp := 0
-	if f != 0 {
-		exp = int(math.Floor(math.Log10(math.Abs(f))))
-	}
-	if exp < -4 || exp >= 16 {
-		s := strconv.FormatFloat(f, 'e', -1, 64) // 1e-05 in Go is "1e-05"
-		return s
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 func dtypeName(dt tensor.DType) string {
