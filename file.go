@@ -112,6 +112,10 @@ type Options struct {
 	// Limits bound the pickle decoder; the zero value means pickle.DefaultLimits
 	// of the pickle's size.
 	Limits pickle.Limits
+
+	// noSplice turns off the fast reading of torch.save's tensors (splice.go);
+	// tests compare both ways.
+	noSplice bool
 }
 
 // File is an opened PyTorch file. Its tensors are views of the file's memory
@@ -130,6 +134,8 @@ type File struct {
 	// call of Records (most opens never ask).
 	zipRecords []*zipfile.Record
 	recordsOne sync.Once
+	// spliced counts the tensors read by the splicer (splice.go).
+	spliced int
 	// mapped is the file's read-only mapping (nil when read through ReadAt
 	// or after Close).
 	mapped []byte
@@ -384,8 +390,23 @@ func (l *loader) decodePickleIn(data []byte, record string, pload func(pickle.Va
 	po := l.pickleOptions(int64(len(data)), 0, pload)
 	if in != nil && !l.opts.WeightsOnly {
 		po.Reduce = in.reduceEarly
+		if !l.opts.noSplice {
+			po.Splicer = in.splice
+		}
 	}
+	nglobals := len(l.file.globals)
 	v, shared, err := unmarshalShared(data, po)
+	if errors.Is(err, pickle.ErrSpliced) {
+		// The pickle fetched a value the splicer did not build (no torch
+		// version writes such pickles): decode it again the generic way.
+		l.file.globals = l.file.globals[:nglobals]
+		po.Splicer = nil
+		in.spliced = 0
+		v, shared, err = unmarshalShared(data, po)
+	}
+	if in != nil {
+		l.file.spliced += in.spliced
+	}
 	if err != nil {
 		return nil, l.pickleError(record, 0, err)
 	}
@@ -447,33 +468,27 @@ func (l *loader) storagePID(id pickle.Value) (pickle.Value, error) {
 	if !ok {
 		return nil, errorf(ErrInvalid, "storage class is %T", t[1])
 	}
-	ref := &storageRef{}
+	var key string
 	switch k := t[2].(type) {
 	case string:
-		ref.key = k
+		key = k
 	case int64:
-		ref.key = fmt.Sprint(k)
+		key = fmt.Sprint(k)
 	default:
 		return nil, errorf(ErrInvalid, "storage key is %T", t[2])
 	}
-	if cls.Name == "UntypedStorage" {
-		ref.untyped = true
-	}
-	dt, ok := parseStorageClass(cls.Name)
-	if !ok {
-		return nil, &keyError{ref.key, errorf(ErrUnsupported, "storage class %s", cls)}
-	}
-	ref.dtype = dt
 	loc, ok := t[3].(string)
 	if !ok {
-		return nil, &keyError{ref.key, errorf(ErrInvalid, "storage location is %T", t[3])}
+		return nil, &keyError{key, errorf(ErrInvalid, "storage location is %T", t[3])}
 	}
-	ref.location = loc
 	n, err := asInt(t[4], "storage numel")
 	if err != nil || n < 0 {
-		return nil, &keyError{ref.key, errorf(ErrInvalid, "storage numel %v", t[4])}
+		return nil, &keyError{key, errorf(ErrInvalid, "storage numel %v", t[4])}
 	}
-	ref.numel = n
+	ref := &storageRef{}
+	if err := ref.set(cls, key, loc, n); err != nil {
+		return nil, err
+	}
 	if len(t) == 6 && t[5] != nil {
 		vm, ok := t[5].(pickle.Tuple)
 		if !ok || len(vm) != 3 {
@@ -498,6 +513,17 @@ func (l *loader) storagePID(id pickle.Value) (pickle.Value, error) {
 	return ref, nil
 }
 
+// set fills in a storage reference from the fields of its persistent id
+// (numel ≥ 0).
+func (ref *storageRef) set(cls pickle.Global, key, location string, numel int64) error {
+	dt, ok := parseStorageClass(cls.Name)
+	if !ok {
+		return &keyError{key, errorf(ErrUnsupported, "storage class %s", cls)}
+	}
+	*ref = storageRef{key: key, dtype: dt, untyped: cls.Name == "UntypedStorage", numel: numel, location: location}
+	return nil
+}
+
 // parseStorageClass maps a storage class name to the storage's dtype.
 func parseStorageClass(name string) (dt tensor.DType, ok bool) {
 	return tensor.ParseStorageClass(name)
@@ -511,6 +537,9 @@ func (l *loader) interpret(root pickle.Value, record string, open storageSource)
 // interpretIn is interpret with a given interpreter.
 func (l *loader) interpretIn(in *interpreter, root pickle.Value, record string) error {
 	in.tree = !l.shared
+	if !in.tree {
+		in.seen = make(map[any]Value, min(in.sizeHint/96, 1<<20))
+	}
 	v, err := in.value(root)
 	if err != nil {
 		return locate(l.name, record, -1, err)

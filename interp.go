@@ -85,8 +85,14 @@ type interpreter struct {
 	// UntypedStorage viewed by tensors of several dtypes) and views.
 	storages   map[string]*tensor.Storage
 	storagesDT map[storageCacheKey]*tensor.Storage
-	seen       map[any]Value
-	depth      int
+	// byNum holds the storages of keys "0", "1", … (torch.save's zip keys)
+	// by number: a slice index instead of hashing a string per tensor.
+	byNum    []*tensor.Storage
+	seen     map[any]Value
+	sizeHint int
+	// spliced counts the tensors splice read.
+	spliced int
+	depth   int
 	// tree is set when the decoded value references no container twice
 	// (pickle.Decoder.Shared is false): then nothing is interpreted twice
 	// and seen need not be consulted.
@@ -151,12 +157,55 @@ func (in *interpreter) rebuilder(g pickle.Global) func(*interpreter, *pickle.Obj
 // its tables.
 func newInterpreter(open storageSource, mapLoc func(string) string, sizeHint int) *interpreter {
 	return &interpreter{
-		open:   open,
-		mapLoc: mapLoc,
+		open:     open,
+		mapLoc:   mapLoc,
+		storages: map[string]*tensor.Storage{},
+		// seen is presized by interpretIn when the tree has shared parts.
+		seen: map[any]Value{},
 		// A state_dict's pickle spends about 100 bytes per tensor.
-		storages: make(map[string]*tensor.Storage, min(sizeHint/96, 1<<20)),
-		seen:     make(map[any]Value, min(sizeHint/96, 1<<20)),
+		byNum:    make([]*tensor.Storage, 0, min(sizeHint/96, 1<<20)),
+		sizeHint: sizeHint,
 	}
+}
+
+// cached returns the storage first opened for key (of any dtype).
+func (in *interpreter) cached(key string) (*tensor.Storage, bool) {
+	if n, ok := numericKey(key); ok && n < len(in.byNum) && in.byNum[n] != nil {
+		return in.byNum[n], true
+	}
+	// keys cache left to the map: others, and numbers that were too large
+	// for byNum when first seen
+	s, ok := in.storages[key]
+	return s, ok
+}
+
+// cache records the first storage opened for key.
+func (in *interpreter) cache(key string, s *tensor.Storage) {
+	if n, ok := numericKey(key); ok && n <= 2*len(in.byNum)+1024 {
+		if n >= len(in.byNum) {
+			in.byNum = append(in.byNum, make([]*tensor.Storage, n+1-len(in.byNum))...)
+		}
+		in.byNum[n] = s
+		return
+	}
+	in.storages[key] = s
+}
+
+// numericKey parses the decimal storage keys torch.save writes ("0", "17",
+// no sign, no leading zero) up to 9 digits.
+func numericKey(key string) (int, bool) {
+	if len(key) == 0 || len(key) > 9 || (key[0] == '0' && len(key) > 1) {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // canonicalName returns "module.name" after PyTorch's and CPython's renames.
@@ -360,7 +409,7 @@ func (in *interpreter) storage(r *storageRef, dt tensor.DType) (*tensor.Storage,
 	if r.isView {
 		ck.key = r.viewKey + "\x00view"
 	}
-	cached, taken := in.storages[ck.key]
+	cached, taken := in.cached(ck.key)
 	if taken && cached.DType == dt {
 		return cached, nil
 	}
@@ -400,7 +449,7 @@ func (in *interpreter) storage(r *storageRef, dt tensor.DType) (*tensor.Storage,
 		s.Location = in.mapLoc(r.location)
 	}
 	if !taken {
-		in.storages[ck.key] = s
+		in.cache(ck.key, s)
 	} else {
 		if in.storagesDT == nil {
 			in.storagesDT = map[storageCacheKey]*tensor.Storage{}

@@ -121,7 +121,14 @@ type NamedTensor struct {
 // after PyTorch's accessor names). Meta tensors have no data and are
 // not listed.
 func Tensors(root Value) []NamedTensor {
+	// A state_dict holds a tensor per entry: start with room for them.
 	var out []NamedTensor
+	switch x := root.(type) {
+	case *pickle.Dict:
+		out = make([]NamedTensor, 0, len(x.Entries))
+	case *OrderedDict:
+		out = make([]NamedTensor, 0, len(x.Entries))
+	}
 	_ = Walk(root, func(path string, v Value) error {
 		out = appendTensors(out, path, v)
 		return nil

@@ -67,8 +67,15 @@ func (l *loader) readZip() error {
 	if err != nil {
 		return err
 	}
+	dataRecs := numberedRecords(recs, prefix+"data/")
 	in := newInterpreter(func(key string, dt tensor.DType, byteOff, nbytes int64) (*tensor.Storage, error) {
-		r := zr.Lookup(prefix + "data/" + key)
+		var r *zipfile.Record
+		if n, ok := numericKey(key); ok && n < len(dataRecs) {
+			r = dataRecs[n]
+		}
+		if r == nil {
+			r = zr.Lookup(prefix + "data/" + key)
+		}
 		if r == nil {
 			return nil, errorf(ErrMissingRecord, "no record %sdata/%s", prefix, key)
 		}
@@ -89,6 +96,30 @@ func (l *loader) readZip() error {
 		return err
 	}
 	return l.interpretIn(in, root, pklName)
+}
+
+// numberedRecords indexes the records named dir+"0", dir+"1", … (torch.save
+// numbers its storages) by number, so that finding a storage's record costs
+// no string building or hashing. Other names, and duplicates (the first
+// wins, as zipfile.Reader.Lookup does), are left to Lookup.
+func numberedRecords(recs []*zipfile.Record, dir string) []*zipfile.Record {
+	var idx []*zipfile.Record
+	for _, r := range recs {
+		if !strings.HasPrefix(r.Name, dir) {
+			continue
+		}
+		n, ok := numericKey(r.Name[len(dir):])
+		if !ok || n >= 2*len(recs) {
+			continue
+		}
+		if n >= len(idx) {
+			idx = append(idx, make([]*zipfile.Record, n+1-len(idx))...)
+		}
+		if idx[n] == nil {
+			idx[n] = r
+		}
+	}
+	return idx
 }
 
 // zipErr maps internal/zipfile's errors to this package's sentinels.

@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -32,6 +33,11 @@ type Options struct {
 	// itself (package pth builds tensors this way) saves building the Object
 	// and interpreting it later.
 	Reduce func(callable Value, args Tuple) (v Value, ok bool, err error)
+	// Splicer, when set, may decode recognised stretches of in-memory input
+	// itself (see Splicer). Decode then fails with ErrSpliced on input that
+	// fetches a value the Splicer did not build; decode such input again
+	// without the Splicer.
+	Splicer Splicer
 }
 
 // OpSet is a set of opcodes, indexed by opcode byte.
@@ -66,6 +72,8 @@ type Decoder struct {
 	proto  int
 	// scratch serves markedItems.
 	scratch []Value
+	// splice is reused by every Splicer call.
+	splice Splice
 }
 
 // slot is a stack entry: a value and the height of its tree (0 for scalars
@@ -113,11 +121,22 @@ func NewBytesDecoder(data []byte, opts *Options) *Decoder {
 	d.or = newOpReaderBytes(data, d.lim)
 	d.or.rawMemo = true
 	d.or.refuse = d.opts.Refuse
-	// Picklers memoize at most one value per 2 bytes of input, and PyTorch's
-	// state_dicts (protocol 2) about one per 13: a first guess that avoids
-	// most regrowth without reserving much more than is used.
-	d.memo = make([]Value, 0, min(len(data)/8+16, d.lim.MaxMemo))
+	d.memo = make([]Value, 0, memoSizeHint(data, d.lim.MaxMemo))
 	return d
+}
+
+// memoSizeHint guesses how many memo entries a pickle writes, to size the
+// memo once: fresh memory is expensive to touch, and a PyTorch state_dict of
+// small tensors writes about one entry per 11 bytes. Every memo write is a
+// PUT, BINPUT, LONG_BINPUT or MEMOIZE opcode byte, so counting those bytes
+// (which other bytes may equal) bounds the count from above; picklers write
+// at most one entry per 2 bytes.
+func memoSizeHint(data []byte, maxMemo int) int {
+	n := 16
+	for _, c := range [...]byte{OpPut, OpBinPut, OpLongBinPut, OpMemoize} {
+		n += bytes.Count(data, []byte{c})
+	}
+	return min(n, len(data)/2+16, maxMemo)
 }
 
 // Shared reports whether the value last returned by Decode may hold a
@@ -220,10 +239,9 @@ func (d *Decoder) fastOps() (bool, error) {
 				idx = int64(binary.LittleEndian.Uint32(data[off+1:]))
 				r.off = off + 5
 			}
-			if v, ok := d.memoGet(idx); ok {
+			var v Value
+			if v, err = d.memoGet(idx); err == nil {
 				err = d.pushShared(slot{v: v})
-			} else {
-				err = fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
 			}
 		case OpBinPut, OpLongBinPut:
 			idx := int64(data[off+1])
@@ -237,6 +255,18 @@ func (d *Decoder) fastOps() (bool, error) {
 				err = d.memoPut(idx, v)
 			}
 		case OpMark:
+			if d.opts.Splicer != nil && r.refuse == nil && len(d.stack) > d.floor() {
+				if g, ok := d.stack[len(d.stack)-1].v.(Global); ok {
+					spliced, serr := d.trySplice(off, g)
+					if serr != nil {
+						return ran, &OpcodeError{Offset: off, Op: code, Err: serr}
+					}
+					if spliced {
+						ran = true
+						continue
+					}
+				}
+			}
 			r.off = off + 1
 			err = d.step(Op{Code: OpMark})
 		default:
@@ -409,8 +439,7 @@ func (d *Decoder) memoPut(idx int64, v Value) error {
 	if idx < 0 {
 		return errStack("negative memo index")
 	}
-	_, exists := d.memoGet(idx)
-	if !exists {
+	if _, exists := d.memoLookup(idx); !exists {
 		if d.memoCount >= d.lim.MaxMemo {
 			return fmt.Errorf("%w: more than MaxMemo=%d memo entries", ErrLimit, d.lim.MaxMemo)
 		}
@@ -433,7 +462,8 @@ func (d *Decoder) memoPut(idx int64, v Value) error {
 	return nil
 }
 
-func (d *Decoder) memoGet(idx int64) (Value, bool) {
+// memoLookup returns memo entry idx as stored (a Splicer's opaque entries included).
+func (d *Decoder) memoLookup(idx int64) (Value, bool) {
 	if idx >= 0 && idx < int64(len(d.memo)) {
 		v := d.memo[idx]
 		if _, hole := v.(memoHole); hole {
@@ -443,6 +473,19 @@ func (d *Decoder) memoGet(idx int64) (Value, bool) {
 	}
 	v, ok := d.memoMap[idx]
 	return v, ok
+}
+
+// memoGet returns memo entry idx for a GET: a missing entry is ErrMalformed,
+// one a Splicer wrote without building it ErrSpliced.
+func (d *Decoder) memoGet(idx int64) (Value, error) {
+	v, ok := d.memoLookup(idx)
+	if !ok {
+		return nil, fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
+	}
+	if _, opaque := v.(memoSpliced); opaque {
+		return nil, fmt.Errorf("%w (index %d)", ErrSpliced, idx)
+	}
+	return v, nil
 }
 
 func (d *Decoder) step(op Op) error {
@@ -604,10 +647,9 @@ func (d *Decoder) step(op Op) error {
 		t.h = max(t.h, h)
 		return nil
 	case OpGet, OpBinGet, OpLongBinGet:
-		idx := memoIndex(op)
-		v, ok := d.memoGet(idx)
-		if !ok {
-			return fmt.Errorf("%w: memo value not found at index %d", ErrMalformed, idx)
+		v, err := d.memoGet(memoIndex(op))
+		if err != nil {
+			return err
 		}
 		// The memo keeps no heights: a container fetched from it sets
 		// d.shared, after which STOP walks the result.
@@ -800,9 +842,9 @@ func (d *Decoder) appendTo(items []Value, h int32) error {
 	s.h = max(s.h, h)
 	switch x := s.v.(type) {
 	case *List:
-		x.Items = append(x.Items, items...)
+		x.Items = append(grow(x.Items, len(items)), items...)
 	case *Object:
-		x.Appended = append(x.Appended, items...)
+		x.Appended = append(grow(x.Appended, len(items)), items...)
 	default:
 		return fmt.Errorf("%w: APPEND to %s", ErrMalformed, typeName(s.v))
 	}
@@ -818,10 +860,12 @@ func (d *Decoder) setItems(items []Value, h int32) error {
 	s.h = max(s.h, h)
 	switch x := s.v.(type) {
 	case *Dict:
+		x.Entries = grow(x.Entries, len(items)/2)
 		for i := 0; i < len(items); i += 2 {
 			x.Set(items[i], items[i+1])
 		}
 	case *Object:
+		x.Items = grow(x.Items, len(items)/2)
 		for i := 0; i < len(items); i += 2 {
 			x.Items = append(x.Items, Entry{items[i], items[i+1]})
 		}
@@ -829,6 +873,19 @@ func (d *Decoder) setItems(items []Value, h int32) error {
 		return fmt.Errorf("%w: SETITEM on %s", ErrMalformed, typeName(s.v))
 	}
 	return nil
+}
+
+// grow returns s with room for n more elements, at least doubling its
+// capacity when it must grow. Picklers add items in batches of 1000
+// (APPENDS, SETITEMS); append alone grows large slices by about 1.25× at a
+// time, which copies a 20,000-entry state_dict's items a dozen times.
+func grow[T any](s []T, n int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	out := make([]T, len(s), max(2*cap(s), len(s)+n))
+	copy(out, s)
+	return out
 }
 
 // addToSet adds items to s, skipping ones already present (Python set semantics

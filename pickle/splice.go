@@ -1,0 +1,152 @@
+package pickle
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrSpliced means the pickle fetched from the memo (GET) an intermediate value
+// that a Splicer decoded without building it (Splice.PutOpaque). The value the
+// generic machine would have built there is not known, so the input must be
+// decoded again without the Splicer. Real picklers never fetch those values:
+// this happens only with crafted or unusual input.
+var ErrSpliced = errors.New("pickle: memo entry decoded by a splicer was fetched")
+
+// A Splicer decodes a stretch of opcodes it recognises faster than the generic
+// machine can, building only the value that stretch produces. Package pth uses
+// one to read each tensor of a torch.save pickle —
+// `_rebuild_tensor_v2(persistent_load(('storage', …)), offset, size, stride,
+// requires_grad, OrderedDict())` — straight from the bytes: about thirty
+// opcodes and a dozen intermediate values per tensor that nothing but the
+// tensor ever uses.
+//
+// The decoder offers the Splicer the input at each MARK opcode, on in-memory
+// input (Unmarshal, NewBytesDecoder), whose stack top is a Global: where a
+// call's argument tuple is about to be built. The Splicer reads opcodes from
+// s.Input (which starts at that MARK), reads the memo with s.Get, and records
+// every memo write of the stretch with s.Put or s.PutOpaque. It returns the
+// number of bytes it decoded and the value that replaces the Global on the
+// stack (what the stretch's last opcode, typically REDUCE, leaves there). When
+// it returns ok=false nothing it recorded takes effect and the generic machine
+// decodes the input as usual; a Splicer declines whatever it does not
+// recognise exactly.
+//
+// The value is pushed as a leaf, like an Options.Reduce result. Splicers are
+// not called when Options.Refuse is set, and they never see GLOBAL, INST or
+// STACK_GLOBAL opcodes decoded (they must decline them), so OnGlobal sees
+// every global.
+type Splicer func(s *Splice) (v Value, n int, ok bool)
+
+// Splice is a Splicer's view of the decoder.
+type Splice struct {
+	// Callable is the Global on top of the stack.
+	Callable Global
+	// Input is the pickle from the MARK opcode to its end.
+	Input []byte
+
+	d       *Decoder
+	puts    []splicePut
+	newPuts int  // puts to indices not yet in the memo
+	shared  bool // a container was fetched with Get
+	bad     bool // a Put the generic machine refuses
+	charge  int64
+}
+
+type splicePut struct {
+	idx int64
+	v   Value
+}
+
+// memoSpliced marks a memo entry a Splicer wrote without building its value.
+type memoSpliced struct{}
+
+// Get returns memo entry idx as a GET opcode would, including entries Put
+// earlier in this splice. Entries put opaque are reported missing.
+func (s *Splice) Get(idx int64) (Value, bool) {
+	for i := len(s.puts) - 1; i >= 0; i-- {
+		if s.puts[i].idx == idx {
+			v := s.puts[i].v
+			_, opaque := v.(memoSpliced)
+			return v, !opaque
+		}
+	}
+	v, err := s.d.memoGet(idx)
+	if err != nil {
+		return nil, false
+	}
+	if isContainer(v) {
+		s.shared = true
+	}
+	return v, true
+}
+
+// Put records memo entry idx = v (PUT, BINPUT, LONG_BINPUT).
+func (s *Splice) Put(idx int64, v Value) {
+	if idx < 0 {
+		s.bad = true // the generic machine reports it
+		return
+	}
+	if _, exists := s.d.memoLookup(idx); !exists && !s.staged(idx) {
+		s.newPuts++
+	}
+	s.puts = append(s.puts, splicePut{idx, v})
+}
+
+// PutOpaque records a write of memo entry idx with an intermediate value the
+// Splicer did not build; a later GET of it fails with ErrSpliced.
+func (s *Splice) PutOpaque(idx int64) { s.Put(idx, memoSpliced{}) }
+
+// MemoizeIndex returns the index a MEMOIZE opcode writes at this point of the splice.
+func (s *Splice) MemoizeIndex() int64 { return int64(s.d.memoCount + s.newPuts) }
+
+func (s *Splice) staged(idx int64) bool {
+	for _, p := range s.puts {
+		if p.idx == idx {
+			return true
+		}
+	}
+	return false
+}
+
+// String returns b as a new string, stored like the decoder's own strings;
+// ok is false when the allocation limit is reached (the Splicer then declines
+// and the generic machine reports the limit).
+func (s *Splice) String(b []byte) (string, bool) {
+	r := s.d.or
+	if r.charge(int64(len(b))) != nil {
+		return "", false
+	}
+	s.charge += int64(len(b))
+	if cap(r.arena)-len(r.arena) < len(b) {
+		r.arena = make([]byte, 0, max(arenaChunk, len(b)))
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return ownString(r.arena[start:]), true
+}
+
+// trySplice offers the input at the MARK at off to the Splicer and, when it
+// accepts, applies its memo writes, replaces the Global on the stack with its
+// value and moves past the bytes it decoded. It reports whether it did.
+func (d *Decoder) trySplice(off int64, g Global) (bool, error) {
+	s := &d.splice
+	*s = Splice{Callable: g, Input: d.or.data[off:], d: d, puts: s.puts[:0]}
+	v, n, ok := d.opts.Splicer(s)
+	if !ok || s.bad || n <= 0 || n > len(s.Input) || d.memoCount+s.newPuts > d.lim.MaxMemo || d.charge(1) != nil {
+		d.or.alloc -= s.charge // give back what String charged
+		clear(s.puts)
+		return false, nil
+	}
+	for _, p := range s.puts {
+		if err := d.memoPut(p.idx, p.v); err != nil {
+			return false, fmt.Errorf("splice: %w", err) // unreachable: indices and count were checked
+		}
+	}
+	clear(s.puts)
+	d.stack[len(d.stack)-1] = slot{v: v}
+	if s.shared || isContainer(v) {
+		d.shared = true
+	}
+	d.or.off = off + int64(n)
+	return true, nil
+}

@@ -1,0 +1,103 @@
+package pickle
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// tenTimes is a Splicer for `m.f` called with one small int: `MARK BININT1 a
+// TUPLE [BINPUT k | MEMOIZE] REDUCE` gives 10*a, the tuple's memo entry opaque.
+func tenTimes(s *Splice) (Value, int, bool) {
+	b := s.Input
+	if s.Callable != (Global{"m", "f"}) || len(b) < 5 || b[0] != OpMark || b[1] != OpBinInt1 || b[3] != OpTuple {
+		return nil, 0, false
+	}
+	i := 4
+	switch {
+	case b[i] == OpBinPut && i+1 < len(b):
+		s.PutOpaque(int64(b[i+1]))
+		i += 2
+	case b[i] == OpMemoize:
+		s.PutOpaque(s.MemoizeIndex())
+		i++
+	}
+	if i >= len(b) || b[i] != OpReduce {
+		return nil, 0, false
+	}
+	return int64(b[2]) * 10, i + 1, true
+}
+
+// call returns the opcodes of m.f(a) with the tuple put at memo k.
+func call(a, k byte) []byte {
+	return []byte{OpMark, OpBinInt1, a, OpTuple, OpBinPut, k, OpReduce}
+}
+
+func TestSplicer(t *testing.T) {
+	glob := append([]byte{OpProto, 2, OpGlobal}, "m\nf\n"...)
+	// [m.f(3), m.f(4)] with the global memoized and fetched again
+	p := append(append([]byte{}, glob...), OpBinPut, 0)
+	p = append(p, call(3, 1)...)
+	p = append(p, OpBinGet, 0)
+	p = append(p, call(4, 2)...)
+	p = append(p, OpTuple2, OpStop)
+
+	opts := &Options{Splicer: tenTimes}
+	v, err := Unmarshal(p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Tuple{int64(30), int64(40)}); !reflect.DeepEqual(v, want) {
+		t.Fatalf("got %#v, want %#v", v, want)
+	}
+	// Without the splicer: the generic Objects.
+	v, err = Unmarshal(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := v.(Tuple)[0].(*Object); !ok || !reflect.DeepEqual(o.Args, Tuple{int64(3)}) {
+		t.Fatalf("without splicer: %#v", v)
+	}
+
+	// Fetching an opaque entry fails with ErrSpliced.
+	q := append(append([]byte{}, p[:len(p)-2]...), OpBinGet, 2, OpTuple3, OpStop)
+	if _, err := Unmarshal(q, opts); !errors.Is(err, ErrSpliced) {
+		t.Fatalf("GET of a spliced entry: %v, want ErrSpliced", err)
+	}
+	if _, err := Unmarshal(q, nil); err != nil {
+		t.Fatalf("without splicer: %v", err)
+	}
+
+	// A declined splice leaves no trace: m.f with a REDUCE missing is left to the
+	// generic machine, which reports its own error.
+	r := append(append([]byte{}, glob...), OpMark, OpBinInt1, 3, OpTuple, OpBinPut, 1, OpNone, OpReduce, OpStop)
+	_, e1 := Unmarshal(r, opts)
+	_, e2 := Unmarshal(r, nil)
+	if e1 == nil || e1.Error() != e2.Error() {
+		t.Fatalf("declined splice: %v, generic: %v", e1, e2)
+	}
+
+	// MEMOIZE writes at the index the generic machine would use.
+	m := append([]byte{OpProto, 4, OpShortBinUnicode, 1, 'm', OpMemoize, OpShortBinUnicode, 1, 'f', OpMemoize, OpStackGlobal, OpMemoize},
+		OpMark, OpBinInt1, 5, OpTuple, OpMemoize, OpReduce, OpMemoize, OpBinGet, 4, OpStop)
+	v, err = Unmarshal(m, opts)
+	if err != nil || v != int64(50) {
+		t.Fatalf("MEMOIZE: %v, %v; want 50 fetched from memo 4", v, err)
+	}
+
+	// Splicers are not offered input when opcodes are refused.
+	refuse := &OpSet{}
+	refuse[OpExt1] = true
+	v, err = Unmarshal(p, &Options{Splicer: tenTimes, Refuse: refuse})
+	if _, ok := v.(Tuple)[0].(*Object); err != nil || !ok {
+		t.Fatalf("with Refuse set: %#v, %v", v, err)
+	}
+
+	// A splice that would pass MaxMemo is declined; the generic machine reports the limit.
+	lim := Limits{MaxMemo: 2}
+	_, e1 = Unmarshal(p, &Options{Splicer: tenTimes, Limits: lim})
+	_, e2 = Unmarshal(p, &Options{Limits: lim})
+	if !errors.Is(e1, ErrLimit) || e1.Error() != e2.Error() {
+		t.Fatalf("MaxMemo: %v, generic: %v", e1, e2)
+	}
+}
