@@ -109,3 +109,12 @@ func locate(file, record string, offset int64, err error) error {
 	}
 	return e
 }
+
+// keyName is a dict key as errors show it: a str as itself, anything else as
+// its (clipped) Python repr.
+func keyName(k Value) string {
+	if s, ok := k.(string); ok {
+		return s
+	}
+	return shortRepr(k)
+}

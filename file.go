@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -449,7 +450,7 @@ func (l *loader) pickleError(record string, base int64, err error) error {
 func (l *loader) storagePID(id pickle.Value) (pickle.Value, error) {
 	t, ok := id.(pickle.Tuple)
 	if !ok || len(t) == 0 {
-		return nil, errorf(ErrInvalid, "persistent id %v is not a tuple", id)
+		return nil, errorf(ErrInvalid, "persistent id %s is not a tuple", shortRepr(id))
 	}
 	switch t[0] {
 	case "storage":
@@ -459,7 +460,7 @@ func (l *loader) storagePID(id pickle.Value) (pickle.Value, error) {
 		}
 		return t[1], nil
 	default:
-		return nil, errorf(ErrInvalid, "persistent id of type %v", t[0])
+		return nil, errorf(ErrInvalid, "persistent id of type %s", shortRepr(t[0]))
 	}
 	if len(t) != 5 && len(t) != 6 {
 		return nil, errorf(ErrInvalid, "storage persistent id of length %d", len(t))
@@ -483,7 +484,7 @@ func (l *loader) storagePID(id pickle.Value) (pickle.Value, error) {
 	}
 	n, err := asInt(t[4], "storage numel")
 	if err != nil || n < 0 {
-		return nil, &keyError{key, errorf(ErrInvalid, "storage numel %v", t[4])}
+		return nil, &keyError{key, errorf(ErrInvalid, "storage numel %s", shortRepr(t[4]))}
 	}
 	ref := &storageRef{}
 	if err := ref.set(cls, key, loc, n); err != nil {
@@ -492,7 +493,7 @@ func (l *loader) storagePID(id pickle.Value) (pickle.Value, error) {
 	if len(t) == 6 && t[5] != nil {
 		vm, ok := t[5].(pickle.Tuple)
 		if !ok || len(vm) != 3 {
-			return nil, &keyError{ref.key, errorf(ErrInvalid, "view metadata %v", t[5])}
+			return nil, &keyError{ref.key, errorf(ErrInvalid, "view metadata %s", shortRepr(t[5]))}
 		}
 		switch k := vm[0].(type) {
 		case string:
@@ -522,6 +523,19 @@ func (ref *storageRef) set(cls pickle.Global, key, location string, numel int64)
 	}
 	*ref = storageRef{key: key, dtype: dt, untyped: cls.Name == "UntypedStorage", numel: numel, location: location}
 	return nil
+}
+
+// shortRepr is v's Python repr for an error message, clipped to 80 bytes.
+func shortRepr(v pickle.Value) string {
+	r := pickle.Sprint(v)
+	if len(r) > 80 {
+		cut := 77
+		for cut > 0 && !utf8.RuneStart(r[cut]) {
+			cut--
+		}
+		r = r[:cut] + "..."
+	}
+	return r
 }
 
 // parseStorageClass maps a storage class name to the storage's dtype.
@@ -606,7 +620,7 @@ func weightsOnlyPID(id pickle.Value) error {
 			return nil
 		}
 	}
-	return errorf(ErrWeightsOnly, "Only persistent_load of storage is allowed, but got %v", id)
+	return errorf(ErrWeightsOnly, "Only persistent_load of storage is allowed, but got %s", shortRepr(id))
 }
 
 // weightsOnlyRefused lists the opcodes torch's weights-only unpickler

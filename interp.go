@@ -92,7 +92,12 @@ type interpreter struct {
 	sizeHint int
 	// spliced counts the tensors splice read.
 	spliced int
-	depth   int
+	// slabs of keepTensor, and splice's scratch space
+	tensorSlab    []tensor.Tensor
+	dimSlab       []int64
+	scratchTensor tensor.Tensor
+	scratchDims   [2 * maxSpliceDims]int64
+	depth         int
 	// tree is set when the decoded value references no container twice
 	// (pickle.Decoder.Shared is false): then nothing is interpreted twice
 	// and seen need not be consulted.
@@ -319,7 +324,7 @@ func (in *interpreter) fillDict(d *pickle.Dict, entries []pickle.Entry) error {
 	for _, e := range entries {
 		iv, err := in.value(e.Value)
 		if err != nil {
-			return &keyError{key: fmt.Sprint(e.Key), err: err}
+			return &keyError{key: keyName(e.Key), err: err}
 		}
 		d.Set(e.Key, iv)
 	}
@@ -388,7 +393,7 @@ func (in *interpreter) inert(o *pickle.Object) (Value, error) {
 	for _, e := range o.Items {
 		v, err := in.value(e.Value)
 		if err != nil {
-			return nil, &keyError{key: fmt.Sprint(e.Key), err: err}
+			return nil, &keyError{key: keyName(e.Key), err: err}
 		}
 		out.Items = append(out.Items, pickle.Entry{Key: e.Key, Value: v})
 	}

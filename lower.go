@@ -1,7 +1,6 @@
 package pth
 
 import (
-	"fmt"
 	"math/big"
 	"strconv"
 
@@ -388,7 +387,7 @@ func (lw *lowerer) entries(es []pickle.Entry, set func(k, v pickle.Value)) error
 		}
 		v, err := lw.value(e.Value)
 		if err != nil {
-			return &keyError{key: fmt.Sprint(e.Key), err: err}
+			return &keyError{key: keyName(e.Key), err: err}
 		}
 		set(k, v)
 	}

@@ -65,8 +65,8 @@ func (in *interpreter) splice(s *pickle.Splice) (pickle.Value, int, bool) {
 	if !ok {
 		return nil, 0, false
 	}
-	// size and stride share one allocation
-	var dims [2 * maxSpliceDims]int64
+	// size and stride, read into scratch space and copied by keepTensor
+	dims := &in.scratchDims
 	shape, ok1 := p.ints(dims[:0:maxSpliceDims])
 	strides, ok2 := p.ints(dims[maxSpliceDims:maxSpliceDims])
 	if !ok1 || !ok2 {
@@ -94,13 +94,12 @@ func (in *interpreter) splice(s *pickle.Splice) (pickle.Value, int, bool) {
 	if err != nil {
 		return nil, 0, false
 	}
-	both := make([]int64, len(shape)+len(strides))
-	copy(both, shape)
-	copy(both[len(shape):], strides)
-	t := &tensor.Tensor{Storage: st, DType: st.DType, Shape: both[:len(shape):len(shape)], Strides: both[len(shape):], Offset: off, RequiresGrad: requiresGrad}
+	t := &in.scratchTensor
+	*t = tensor.Tensor{Storage: st, DType: st.DType, Shape: shape, Strides: strides, Offset: off, RequiresGrad: requiresGrad}
 	if validateTensor(t) != nil {
 		return nil, 0, false
 	}
+	t = in.keepTensor(t)
 	if !p.put(t) {
 		return nil, 0, false
 	}
@@ -110,6 +109,30 @@ func (in *interpreter) splice(s *pickle.Splice) (pickle.Value, int, bool) {
 
 // maxSpliceDims bounds the tensors splice reads; higher ones go the generic way.
 const maxSpliceDims = 16
+
+// keepTensor copies t (whose sizes and strides may be scratch) into slabs
+// the interpreter allocates a few hundred tensors at a time: one allocation
+// per tensor fewer than new, and less for the collector to trace. A slab
+// lives as long as any of its tensors; a slab's elements are never shared.
+func (in *interpreter) keepTensor(t *tensor.Tensor) *tensor.Tensor {
+	n := len(t.Shape) + len(t.Strides)
+	if len(in.tensorSlab) == 0 {
+		in.tensorSlab = make([]tensor.Tensor, 256)
+	}
+	if len(in.dimSlab) < n {
+		in.dimSlab = make([]int64, max(1024, n))
+	}
+	dims := in.dimSlab[:n:n]
+	in.dimSlab = in.dimSlab[n:]
+	out := &in.tensorSlab[0]
+	in.tensorSlab = in.tensorSlab[1:]
+	*out = *t
+	out.Shape = dims[:len(t.Shape):len(t.Shape)]
+	out.Strides = dims[len(t.Shape):]
+	copy(out.Shape, t.Shape)
+	copy(out.Strides, t.Strides)
+	return out
+}
 
 // splicer reads opcodes for splice. Every method reports false when the
 // input does not continue as asked (leaving p.i anywhere: the splice is then
