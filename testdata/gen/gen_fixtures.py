@@ -5,6 +5,17 @@ Run with Debian's python3-torch (1.13) + torchvision + numpy:
 
     /usr/bin/python3 testdata/gen/gen_fixtures.py [--out testdata/fixtures] [--large]
 
+or with PyTorch 2.x (Debian trixie's 2.6, numpy 2.2; testdata/gen/torch2_chroot.sh
+builds that root and runs this), which writes a set of its own to
+testdata/fixtures/torch2/ (manifest.json with torch_version "2.6..."): the same
+fixtures, minus the plain pickles, the tar files (make_tar.py is written against
+1.13's storages) and load_state_dict.json, plus what only 2.x writes: dtypes2
+(uint16/32/64, float8, complex32 via _rebuild_tensor_v3; zip only: 2.6 cannot
+read them back from a legacy file), param_state (_rebuild_parameter_with_state)
+and conj_neg (_rebuild_tensor_v2's metadata argument). Its zip files carry the
+records 2.6 writes (byteorder, .data/serialization_id), and byteorder_big.pt is
+read with 2.6's own byte swap. Small files only: --large is refused under 2.x.
+
 Every fixture is written by torch.save (zip and legacy form, some with pickle
 protocols 2..5), by testdata/gen/make_tar.py (the <=0.3 tar form, which 1.13
 can read but no longer write) or by pickle.dump. After writing, each file is
@@ -45,7 +56,11 @@ null for meta tensors, which have no data. `storage_group` numbers the distinct 
 `weights_only_ok` is whether torch.load(f, weights_only=True) succeeds in this
 torch; `unsafe_globals` are the globals (module.name as written in the pickle)
 that are not on this torch's weights-only allow-list
-(torch._weights_only_unpickler._get_allowed_globals).
+(torch._weights_only_unpickler._get_allowed_globals), after the Python 2 name
+mapping (__builtin__ -> builtins) that 2.x applies first and 1.13 does not.
+Under 2.x a tensor also gets "python_attrs" ({name: repr} of its __dict__, e.g.
+a Parameter's attributes) and "conj"/"neg" when a bit is set; its sha256 is of
+the resolved values.
 
 Output is deterministic (seeded) except the legacy format's storage keys,
 which PyTorch takes from memory addresses (str(storage._cdata)): an existing
@@ -74,6 +89,13 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import make_tar  # noqa: E402  (sibling script)
+
+# PyTorch 2.x: torch.load defaults to weights_only=True (2.6), storages are
+# UntypedStorage, the weights-only unpickler maps Python 2 names first, and
+# torch.save writes .format_version / byteorder / .data/serialization_id.
+TORCH2 = int(torch.__version__.split(".")[0]) >= 2
+SHORT_VERSION = ".".join(torch.__version__.split(".")[:2])
+DEFAULT_OUT = os.path.join(REPO, "testdata", "fixtures", *(["torch2"] if TORCH2 else []))
 
 
 # --------------------------------------------------------------------------
@@ -124,14 +146,22 @@ def tensor_bytes(t):
     t = t.detach()
     if t.is_quantized:
         t = t.int_repr()
+    if TORCH2:
+        # the values PyTorch gives back: a conjugate/negative view's bits applied
+        t = t.resolve_conj().resolve_neg()
     t = t.contiguous()
     if t.dtype == torch.bfloat16:
         t = t.view(torch.int16)
+    elif TORCH2 and t.dtype in torch.storage._new_dtypes():
+        # uint16/32/64, float8, complex32, bits: no numpy dtype; their raw bytes
+        t = t.reshape(-1).view(torch.uint8)
     assert sys.byteorder == "little"
     return t.numpy().tobytes()
 
 
 def storage_cdata(t):
+    if TORCH2:
+        return t.untyped_storage()._cdata
     return t.storage()._storage._cdata
 
 
@@ -188,6 +218,10 @@ class Recorder:
         }
         if type(t) not in (torch.Tensor, nn.Parameter):
             rec["python_type"] = f"{type(t).__module__}.{type(t).__qualname__}"
+        if TORCH2 and getattr(t, "__dict__", None):
+            rec["python_attrs"] = {k: repr(v) for k, v in vars(t).items()}
+        if TORCH2 and (t.is_conj() or t.is_neg()):
+            rec["conj"], rec["neg"] = t.is_conj(), t.is_neg()
         if t.layout == torch.sparse_csr:
             rec.update(
                 layout="sparse_csr",
@@ -274,7 +308,7 @@ def load_recorded(path):
         locations[storage._cdata] = location
         return storage
 
-    obj = torch.load(path, map_location=recorder)
+    obj = torch.load(path, map_location=recorder, weights_only=False)
     return obj, locations
 
 
@@ -345,12 +379,25 @@ def pickles_of(path, fmt):
             yield f, 1
 
 
+def canonical_global(g):
+    """The name torch's weights-only unpickler checks: 2.x maps Python 2 names first."""
+    if not TORCH2:
+        return g  # 1.13 checks the name as written (__builtin__.set is refused)
+    from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
+    module, _, name = g.rpartition(".")
+    if (module, name) in NAME_MAPPING:
+        module, name = NAME_MAPPING[(module, name)]
+    elif module in IMPORT_MAPPING:
+        module = IMPORT_MAPPING[module]
+    return f"{module}.{name}"
+
+
 def unsafe_globals(path, fmt, extra=()):
     seen = list(extra)
     for f, n in pickles_of(path, fmt):
         scan_globals_stream(f, n, seen)
     allowed = wou._get_allowed_globals()
-    return [g for g in seen if g not in allowed]
+    return [g for g in seen if canonical_global(g) not in allowed]
 
 
 def weights_only_ok(path):
@@ -709,6 +756,39 @@ def make_sparse_csr():
     return {"csr": dense.to_sparse_csr(), "dense": dense}
 
 
+@seeded
+def make_dtypes2():
+    """The dtypes torch 2.x added: saved with _rebuild_tensor_v3 over UntypedStorage."""
+    base = torch.randn(2, 3) * 4
+    return collections.OrderedDict([
+        ("uint16", torch.tensor([[0, 1, 2**16 - 1], [300, 4096, 65000]], dtype=torch.uint16)),
+        ("uint32", torch.tensor([[0, 1, 2**32 - 1], [300, 2**31, 7]], dtype=torch.uint32)),
+        ("uint64", torch.tensor([[0, 1, 2**63 - 1], [300, 2**40, 7]], dtype=torch.uint64)),
+        ("float8_e4m3fn", base.to(torch.float8_e4m3fn)),
+        ("float8_e5m2", base.to(torch.float8_e5m2)),
+        ("float8_e4m3fnuz", base.to(torch.float8_e4m3fnuz)),
+        ("float8_e5m2fnuz", base.to(torch.float8_e5m2fnuz)),
+        ("complex32", torch.randn(2, 3, dtype=torch.complex64).to(torch.complex32)),
+        ("uint16_t", torch.arange(6, dtype=torch.int32).reshape(2, 3).to(torch.uint16).t()),
+    ])
+
+
+@seeded
+def make_param_state():
+    """A Parameter with a Python attribute: torch 2.x saves it with _rebuild_parameter_with_state."""
+    p = nn.Parameter(torch.randn(2, 3))
+    p.tag = "tagged"
+    p.scale = 0.5
+    return {"tagged": p, "plain": nn.Parameter(torch.randn(2), requires_grad=False)}
+
+
+@seeded
+def make_conj_neg():
+    """Views with the conjugate / negative bit: _rebuild_tensor_v2's 7th (metadata) argument."""
+    c = torch.randn(3, dtype=torch.complex64)
+    return {"conj": c.conj(), "neg": torch._neg_view(torch.randn(3)), "plain": c}
+
+
 def _swap_unit(dtype):
     """The byte-swap unit for a dtype: the element size, or half of it for complex."""
     size = torch._utils._element_size(dtype)
@@ -734,7 +814,7 @@ def save_with_byteorder(obj, path, byteorder):
 
     def persistent_id(o):
         if isinstance(o, torch.storage.TypedStorage):
-            st, dtype = o._storage, o.dtype
+            st, dtype = (o._untyped_storage if TORCH2 else o._storage), o.dtype
             key = ids.setdefault(st._cdata, str(len(ids)))
             storages[key] = (st, dtype)
             return ("storage", getattr(torch, o.pickle_storage_type()), key, "cpu", o.size())
@@ -814,12 +894,18 @@ def write_byteorder(gen):
         orig = make_byteorder()
         save_with_byteorder(orig, path, order)
         # torch 1.13 ignores the record; undo the swap to see what >= 2.1 sees.
-        loaded = torch.load(path, map_location="cpu")
-        if order == "big":
+        loaded = torch.load(path, map_location="cpu", weights_only=False)
+        if order == "big" and not TORCH2:
             unswap_loaded(loaded)
         diff = roundtrip_check.compare(orig, loaded)
         if diff:
             raise AssertionError(f"{path}: {diff}")
+        if TORCH2:
+            gen.record(path, "torch-zip", 2,
+                       f"hand-assembled zip with a `byteorder` record = {order!r}"
+                       + (" and byte-swapped storages, as torch writes on a big-endian machine; "
+                          "torch 2.x swaps them back when loading" if order == "big" else ""))
+            continue
         gen.record(path, "torch-zip", 2,
                    f"hand-assembled torch>=2.1 layout with a `byteorder` record = {order!r}"
                    + (" and byte-swapped storages (torch 1.13 cannot write big-endian; it "
@@ -837,7 +923,7 @@ def save_tagged(gen, legacy, name, items, description):
     CUDA tensor's storage.
     """
     obj = collections.OrderedDict((k, t) for k, t, _ in items)
-    tags = {t.storage()._storage._cdata: tag for _, t, tag in items}
+    tags = {storage_cdata(t): tag for _, t, tag in items}
     orig = torch.serialization.location_tag
 
     def fake_tag(storage):
@@ -982,7 +1068,7 @@ def write_load_cases(gen):
     out = []
     for name, src, target in cases:
         path = os.path.join(gen.out, "zip", src)
-        sd = torch.load(path, map_location="cpu")
+        sd = torch.load(path, map_location="cpu", weights_only=False)
         torch.manual_seed(0)
         keys = [{"key": k, "dtype": dtype_name(v.dtype), "shape": list(v.shape)}
                 for k, v in TARGETS[target]().state_dict().items()]
@@ -1036,7 +1122,7 @@ def write_tar(gen):
     for name, obj, desc in make_tar.examples():
         path = os.path.join(d, name)
         storage_globals = make_tar.save_tar(obj, path)
-        got = torch.load(path, map_location="cpu")
+        got = torch.load(path, map_location="cpu", weights_only=False)
         make_tar.assert_same(obj, got)
         gen.record(path, "torch-tar", 2, desc, extra_globals=storage_globals)
     path = os.path.join(d, "storage_view.tar")
@@ -1063,13 +1149,17 @@ def write_large(gen):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(REPO, "testdata", "fixtures"))
+    ap.add_argument("--out", default=DEFAULT_OUT,
+                    help="output folder (default: testdata/fixtures for torch 1.x, "
+                         "testdata/fixtures/torch2 for torch 2.x)")
     ap.add_argument("--large", action="store_true",
                     help="also write torchvision state_dicts to OUT/large (git-ignored)")
     ap.add_argument("--large-only", action="store_true",
                     help="write only OUT/large, leaving the committed fixtures as they are (CI uses this)")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
+    if TORCH2 and (args.large or args.large_only):
+        raise SystemExit("the torch 2.x set is small files only; run --large with torch 1.13")
     if args.large_only:
         lg = Gen(os.path.join(out, "large"), large=True)
         write_large(lg)
@@ -1078,10 +1168,10 @@ def main():
         return
 
     gen = Gen(out, large=False)
-    gen.both("dtypes", make_dtypes, "one 2x3 tensor per plain dtype torch 1.13 saves")
+    gen.both("dtypes", make_dtypes, f"one 2x3 tensor per plain dtype torch {SHORT_VERSION} saves")
     gen.both("quantized", make_quantized,
              "quantized tensors: qint8/quint8/qint32/quint4x2/quint2x4 per-tensor, "
-             "qint8/quint8/qint32 per-channel (quint4x2 per-channel is not implemented in 1.13)")
+             f"qint8/quint8/qint32 per-channel (quint4x2 per-channel is not implemented in {SHORT_VERSION})")
     gen.both("scalars_empty", make_scalars_empty,
              "0-d scalars, empty tensors, int extremes, float specials")
     gen.both("views", make_views,
@@ -1111,6 +1201,18 @@ def main():
              "a torch.Tensor subclass (__main__.TaggedTensor) with a Python attribute, "
              "reduced via torch._tensor._rebuild_from_type_v2")
     gen.both("sparse_csr", make_sparse_csr, "a sparse CSR tensor next to its dense form")
+    if TORCH2:
+        # zip only: torch 2.6 writes these dtypes in the legacy format but cannot
+        # read them back (persistent_load asks UntypedStorage for a dtype).
+        gen.save("zip", "dtypes2.pt", make_dtypes2(),
+                 "uint16/32/64, float8 (e4m3fn, e5m2, e4m3fnuz, e5m2fnuz) and complex32 "
+                 "(_rebuild_tensor_v3 over torch.UntypedStorage), a transposed uint16 view")
+        gen.both("param_state", make_param_state,
+                 "a Parameter with Python attributes (tag, scale): "
+                 "torch._utils._rebuild_parameter_with_state")
+        gen.both("conj_neg", make_conj_neg,
+                 "a conjugate view and a negative view: _rebuild_tensor_v2 with its metadata "
+                 "argument {'conj': True} / {'neg': True}; the sha256 is of the resolved values")
     write_byteorder(gen)
     save_cuda(gen, legacy=False)
     save_cuda(gen, legacy=True)
@@ -1122,9 +1224,13 @@ def main():
                  f"mixed state_dict/views/values saved with pickle_protocol={proto}", proto=proto)
     gen.save("proto", "mixed_legacy_p4.pt", make_mixed(),
              "mixed object, legacy format with pickle_protocol=4", proto=4, legacy=True)
-    write_plain_pickles(gen)
-    write_tar(gen)
-    write_load_cases(gen)
+    if not TORCH2:
+        # 1.13 only: plain pickles involve no torch; make_tar.py is written
+        # against 1.13's storages (and 2.6 refuses tar files with weights_only);
+        # nn's tests read the 1.13 load_state_dict record.
+        write_plain_pickles(gen)
+        write_tar(gen)
+        write_load_cases(gen)
     gen.write_manifest()
     print(f"wrote {len(gen.fixtures)} fixtures to {out}")
 

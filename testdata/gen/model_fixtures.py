@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Entire-model and TorchScript fixtures for pth's modtree/ and torchscript/ tests.
 
-Run with Debian's python3-torch (1.13) + torchvision (0.14):
+Run with Debian's python3-torch (1.13) + torchvision (0.14), or PyTorch 2.x (below):
 
     /usr/bin/python3 testdata/gen/model_fixtures.py            # small fixtures -> testdata/models/
     /usr/bin/python3 testdata/gen/model_fixtures.py --large    # resnet18, mobilenet_v3_small only
@@ -14,9 +14,12 @@ dtype, shape, sha256 of the contiguous little-endian bytes, and `_metadata`) and
 tree (class path, training flag, hyper-parameters, parameter and buffer names, children).
 The Go tests compare pth's reading of the files against these records.
 
-PyTorch 2.x is not installed on this machine, so no 2.x files are made here; the 2.x
-plain-dict layout of `_parameters`/`_buffers`/`_modules` is covered by hand-built value
-trees in modtree's unit tests.
+With PyTorch 2.x (Debian trixie's 2.6: testdata/gen/torch2_chroot.sh builds that root
+and runs this) the same small set goes to testdata/models/torch2/ with its own manifest
+(--large is 1.13 only); its entire-model pickles have 2.x's plain-dict layout of
+`_parameters`/`_buffers`/`_modules`. Generation runs with PYTHONHASHSEED=0 (TorchScript
+writes Final constants in set order) and, under 2.x, keeps a committed file when the
+new one says the same thing (2.x writes a fresh .data/serialization_id every time).
 
 The script also serves the Go tests as an oracle (sub-commands, reading JSON arguments):
 
@@ -40,7 +43,10 @@ import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SMALL_DIR = os.path.join(ROOT, "testdata", "models")
+# torch 2.x writes its own set next to 1.13's (torch.load defaults to weights_only=True
+# in 2.6, so every load of an entire model here says weights_only=False).
+TORCH2 = int(torch.__version__.split(".")[0]) >= 2
+SMALL_DIR = os.path.join(ROOT, "testdata", "models", *(["torch2"] if TORCH2 else []))
 LARGE_DIR = os.path.join(ROOT, "testdata", "fixtures", "large", "models")
 
 
@@ -91,13 +97,60 @@ class ConstNet(nn.Module):
         return self.fc(x) + torch.tensor([1.5, -2.0])
 
 
+def save_kept(path, write):
+    """Calls write(p) to write the file at path; with torch 2.x keeps an equivalent existing file.
+
+    torch 2.x puts a fresh .data/serialization_id in every zip and TorchScript archive, and
+    the legacy stream's storage keys are memory addresses: an existing file is kept when its
+    zip records other than .data/serialization_id are byte-identical to the new file's, or
+    (legacy) when torch.load reads an equal object from both (roundtrip_check.compare), so
+    regenerating does not rewrite committed files that say the same thing.
+    """
+    if not TORCH2 or not os.path.exists(path):
+        write(path)
+        return
+    d = os.path.join(os.path.dirname(path), ".new")
+    os.makedirs(d, exist_ok=True)
+    new = os.path.join(d, os.path.basename(path))
+    write(new)
+    if _same_file(path, new):
+        os.remove(new)
+    else:
+        os.replace(new, path)
+    os.rmdir(d)
+
+
+def _same_file(old, new):
+    import zipfile
+
+    if zipfile.is_zipfile(old) and zipfile.is_zipfile(new):
+        def records(p):
+            with zipfile.ZipFile(p) as z:
+                # the folder is named after the file, the same for both
+                return [(i.filename.split("/", 1)[-1], z.read(i)) for i in z.infolist()
+                        if not i.filename.endswith("/.data/serialization_id")]
+
+        # names relative to the archive's folder: old and new differ only in where they lie
+        return records(old) == records(new)
+    if zipfile.is_zipfile(old) or zipfile.is_zipfile(new):
+        return False
+    sys.path.insert(0, HERE)
+    import roundtrip_check
+
+    try:
+        return roundtrip_check.compare(torch.load(old, weights_only=False),
+                                       torch.load(new, weights_only=False)) is None
+    except Exception:
+        return False
+
+
 def write_constants(out_dir):
     """A traced archive with tensors in constants.pkl, and their records in constants.json."""
     torch.manual_seed(0)
     m = ConstNet().eval()
     sm = torch.jit.trace(m, (torch.randn(1, 2),), check_trace=False)
     p = os.path.join(out_dir, "constnet_trace.pt")
-    torch.jit.save(sm, p)
+    save_kept(p, lambda f: torch.jit.save(sm, f))
     consts = [c for c in torch.jit.load(p).code_with_constants[1].const_mapping.values()]
     rec = {
         "file": os.path.basename(p),
@@ -128,9 +181,10 @@ class Typed(nn.Module):
 
 def write_typed(out_dir):
     """A scripted archive with typed container attributes, and torch's view of them."""
+    torch.manual_seed(0)  # fc's weights: the same file every run
     m = Typed().eval()
     p = os.path.join(out_dir, "typed_script.pt")
-    torch.jit.save(torch.jit.script(m), p)
+    save_kept(p, lambda f: torch.jit.save(torch.jit.script(m), f))
     loaded = torch.jit.load(p)
     attrs = {k: getattr(loaded, k) for k in ("sizes", "scales", "table", "label", "flag")}
     with open(os.path.join(out_dir, "typed.json"), "w") as f:
@@ -234,11 +288,11 @@ def write_model(name, out_dir, manifest):
         "files": {},
     }
     zip_path = os.path.join(out_dir, name + "_zip.pt")
-    torch.save(m, zip_path)
+    save_kept(zip_path, lambda f: torch.save(m, f))
     entry["files"]["zip"] = os.path.basename(zip_path)
 
     legacy_path = os.path.join(out_dir, name + "_legacy.pt")
-    torch.save(m, legacy_path, _use_new_zipfile_serialization=False)
+    save_kept(legacy_path, lambda f: torch.save(m, f, _use_new_zipfile_serialization=False))
     entry["files"]["legacy"] = os.path.basename(legacy_path)
 
     for kind in ("script", "trace"):
@@ -247,7 +301,7 @@ def write_model(name, out_dir, manifest):
         else:
             sm = torch.jit.trace(m, (x,), check_trace=False)
         p = os.path.join(out_dir, name + "_" + kind + ".pt")
-        torch.jit.save(sm, p)
+        save_kept(p, lambda f: torch.jit.save(sm, f))
         loaded = torch.jit.load(p)
         entry["files"][kind] = os.path.basename(p)
         # What the archive itself holds, as torch.jit.load gives it back.
@@ -280,7 +334,7 @@ def generate(large):
 
 
 def check_extract(name, original, extracted):
-    orig = torch.load(original)  # the entire model: needs this script's classes (it has them)
+    orig = torch.load(original, weights_only=False)  # the entire model: needs this script's classes
     orig.eval()
     fresh, x = build(name)
     torch.manual_seed(12345)  # make sure fresh weights differ from the saved ones
@@ -316,6 +370,13 @@ if __name__ == "__main__":
     elif args[:1] == ["run-script"] and len(args) == 2:
         run_script(args[1])
     elif args in ([], ["--large"]):
+        if TORCH2 and args:
+            raise SystemExit("the torch 2.x set is small files only; run --large with torch 1.13")
+        if os.environ.get("PYTHONHASHSEED") != "0":
+            # TorchScript writes a module's Final constants in set order, which string
+            # hashing randomises: a fixed seed makes the archives the same every run.
+            os.execve(sys.executable, [sys.executable] + sys.argv,
+                      dict(os.environ, PYTHONHASHSEED="0"))
         generate(large=bool(args))
     else:
         raise SystemExit(__doc__)

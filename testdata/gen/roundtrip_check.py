@@ -5,8 +5,8 @@
     roundtrip_check.py --pairs LIST [--weights-only]
     roundtrip_check.py --selftest
 
-Loads both with torch.load(map_location='cpu') (OTHER with weights_only=True
-when --weights-only is given) and compares them deeply:
+Loads both with torch.load(map_location='cpu', weights_only=False) (OTHER with
+weights_only=True when --weights-only is given) and compares them deeply:
 
 - the same structure and types: OrderedDict vs dict, Parameter vs Tensor,
   tuple vs list, numpy arrays and scalars, sets, and for other objects (an
@@ -14,7 +14,9 @@ when --weights-only is given) and compares them deeply:
   dict keys in the same order, and an OrderedDict's `_metadata` equal;
 - equal values (floats bit for bit, so nan == nan and -0.0 != 0.0);
 - tensors bitwise equal with the same dtype, shape, stride, storage_offset,
-  requires_grad, quantization parameters, layout (sparse COO) and device type;
+  requires_grad, quantization parameters, layout (sparse COO) and device type
+  (with torch 2.x also the conjugate and negative bits, and a Parameter's
+  Python attributes);
 - storage sharing preserved: tensors share a storage in OTHER exactly when
   they do in ORIG.
 
@@ -26,6 +28,9 @@ line {"orig", "other", "equal": bool, "difference": str or null}; the exit
 status is 1 if any pair differs or fails to load.
 
 `--selftest` checks that the comparison catches deliberate differences.
+
+Runs with torch 1.13 (/usr/bin/python3) and torch 2.x (e.g. the trixie root of
+testdata/gen/torch2_chroot.sh): the Go tests use it as the oracle for both.
 """
 
 import argparse
@@ -42,6 +47,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+# torch 2.x: UntypedStorage, dtypes without numpy equivalents, conj/neg bits, and
+# torch.load defaulting to weights_only=True (2.6): ORIG is always loaded with False.
+TORCH2 = int(torch.__version__.split(".")[0]) >= 2
+
 
 class Difference(Exception):
     pass
@@ -56,10 +65,18 @@ def _raw(t):
     t = t.detach()
     if t.is_quantized:
         t = t.int_repr()
+    if TORCH2:
+        t = t.resolve_conj().resolve_neg()
     t = t.contiguous()
     if t.dtype == torch.bfloat16:
         t = t.view(torch.int16)
+    elif TORCH2 and t.dtype in torch.storage._new_dtypes():
+        t = t.reshape(-1).view(torch.uint8)  # uint16/32/64, float8, complex32: no numpy dtype
     return t.numpy().tobytes()
+
+
+def _cdata(t):
+    return t.untyped_storage()._cdata if TORCH2 else t.storage()._storage._cdata
 
 
 class _Comparer:
@@ -71,8 +88,8 @@ class _Comparer:
         raise Difference(f"{path or '<root>'}: {msg}")
 
     def storage(self, path, a, b):
-        ga = self.storages_a.setdefault(a.storage()._storage._cdata, len(self.storages_a))
-        gb = self.storages_b.setdefault(b.storage()._storage._cdata, len(self.storages_b))
+        ga = self.storages_a.setdefault(_cdata(a), len(self.storages_a))
+        gb = self.storages_b.setdefault(_cdata(b), len(self.storages_b))
         if ga != gb:
             self.fail(path, f"storage sharing differs (storage group {ga} vs {gb})")
 
@@ -84,7 +101,10 @@ class _Comparer:
             ("shape", tuple(a.shape), tuple(b.shape)),
             ("requires_grad", a.requires_grad, b.requires_grad),
             ("is_quantized", a.is_quantized, b.is_quantized),
-        ):
+        ) + ((
+            ("conjugate bit", a.is_conj(), b.is_conj()),
+            ("negative bit", a.is_neg(), b.is_neg()),
+        ) if TORCH2 else ()):
             if fa != fb:
                 self.fail(path, f"{what} {fa} vs {fb}")
         if a.layout == torch.sparse_csr:
@@ -197,7 +217,7 @@ def provide_fixture_classes():
 
 
 def check_files(orig, other, weights_only=False):
-    a = torch.load(orig, map_location="cpu")
+    a = torch.load(orig, map_location="cpu", weights_only=False)
     b = torch.load(other, map_location="cpu", weights_only=weights_only)
     return compare(a, b)
 
@@ -304,7 +324,10 @@ def selftest():
         rc, _ = _run_cli(a, b, "--weights-only")
         if rc != 0:
             failures.append(f"CLI: equal state_dicts gave exit {rc}")
-        torch.save({"w": sd["weight"], "epoch": 1.5}, b)  # BINFLOAT: 1.13 weights_only refuses it
+        if TORCH2:
+            torch.save({"w": sd["weight"], "args": argparse.Namespace(lr=0.1)}, b)
+        else:
+            torch.save({"w": sd["weight"], "epoch": 1.5}, b)  # BINFLOAT: 1.13 weights_only refuses it
         rc, line = _run_cli(a, b, "--weights-only")
         if rc != 1:
             failures.append(f"CLI: weights-only refusal gave exit {rc}")
