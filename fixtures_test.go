@@ -16,8 +16,9 @@ import (
 	"github.com/pthkit/pth/tensor"
 )
 
-// The manifest written by testdata/gen/gen_fixtures.py with PyTorch 1.13: for
-// every fixture, what torch.load saw.
+// The manifest written by testdata/gen/gen_fixtures.py with PyTorch 1.13
+// (testdata/fixtures) or 2.6 (testdata/fixtures/torch2): for every fixture,
+// what torch.load saw.
 type manifest struct {
 	TorchVersion string            `json:"torch_version"`
 	Fixtures     []manifestFixture `json:"fixtures"`
@@ -55,23 +56,30 @@ func (fx *manifestFixture) isModel() bool {
 }
 
 type manifestTensor struct {
-	Path          string          `json:"path"`
-	DType         string          `json:"dtype"`
-	Shape         []int64         `json:"shape"`
-	Stride        []int64         `json:"stride"`
-	StorageOffset *int64          `json:"storage_offset"`
-	SHA256        *string         `json:"sha256"`
-	RequiresGrad  bool            `json:"requires_grad"`
-	IsParameter   bool            `json:"is_parameter"`
-	Location      *string         `json:"location"`
-	StorageGroup  *int            `json:"storage_group"`
-	Layout        string          `json:"layout"`
-	PythonType    string          `json:"python_type"`
-	Indices       *manifestTensor `json:"indices"`
-	Values        *manifestTensor `json:"values"`
-	CrowIndices   *manifestTensor `json:"crow_indices"`
-	ColIndices    *manifestTensor `json:"col_indices"`
-	Quant         *struct {
+	Path          string  `json:"path"`
+	DType         string  `json:"dtype"`
+	Shape         []int64 `json:"shape"`
+	Stride        []int64 `json:"stride"`
+	StorageOffset *int64  `json:"storage_offset"`
+	SHA256        *string `json:"sha256"`
+	RequiresGrad  bool    `json:"requires_grad"`
+	IsParameter   bool    `json:"is_parameter"`
+	Location      *string `json:"location"`
+	StorageGroup  *int    `json:"storage_group"`
+	Layout        string  `json:"layout"`
+	PythonType    string  `json:"python_type"`
+	// PythonAttrs is the tensor's Python __dict__ as repr() of each value
+	// (torch 2.x manifests only: a Parameter saved with _rebuild_parameter_with_state).
+	PythonAttrs map[string]string `json:"python_attrs"`
+	// Conj and Neg are the conjugate and negative bits of a view (torch 2.x
+	// manifests only; the sha256 is of the resolved values).
+	Conj        bool            `json:"conj"`
+	Neg         bool            `json:"neg"`
+	Indices     *manifestTensor `json:"indices"`
+	Values      *manifestTensor `json:"values"`
+	CrowIndices *manifestTensor `json:"crow_indices"`
+	ColIndices  *manifestTensor `json:"col_indices"`
+	Quant       *struct {
 		QScheme    string    `json:"qscheme"`
 		Scale      float64   `json:"scale"`
 		ZeroPoint  int64     `json:"zero_point"`
@@ -89,9 +97,28 @@ type manifestValue struct {
 	Shape []int64 `json:"shape"`
 }
 
-func loadManifest(t testing.TB) *manifest {
+// Fixture manifests written by testdata/gen/gen_fixtures.py: with Debian's
+// PyTorch 1.13, and with PyTorch 2.6 (testdata/gen/torch2_chroot.sh).
+const (
+	manifest113 = "testdata/fixtures/manifest.json"
+	manifest2   = "testdata/fixtures/torch2/manifest.json"
+)
+
+// loadManifest reads the PyTorch 1.13 manifest.
+func loadManifest(t testing.TB) *manifest { return loadManifestFile(t, manifest113) }
+
+// loadManifests reads every committed manifest: the same checks run on the
+// files of each PyTorch version, against that version's record.
+func loadManifests(t testing.TB) []*manifest {
+	return []*manifest{loadManifestFile(t, manifest113), loadManifestFile(t, manifest2)}
+}
+
+// torch2 reports whether the manifest was written by PyTorch 2.x.
+func (m *manifest) torch2() bool { return strings.HasPrefix(m.TorchVersion, "2.") }
+
+func loadManifestFile(t testing.TB, path string) *manifest {
 	t.Helper()
-	b, err := os.ReadFile("testdata/fixtures/manifest.json")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("fixture manifest: %v", err)
 	}
@@ -227,6 +254,9 @@ func checkFixture(t *testing.T, fx *manifestFixture, f *File) {
 			if tv.RequiresGrad != want.RequiresGrad {
 				t.Errorf("%s: requires_grad %v, PyTorch %v", want.Path, tv.RequiresGrad, want.RequiresGrad)
 			}
+			if want.PythonAttrs != nil {
+				checkAttrs(t, want.Path, tv.State, want.PythonAttrs)
+			}
 		case *SparseTensor:
 			if tv.Layout != "torch."+want.Layout {
 				t.Errorf("%s: sparse layout %q, PyTorch %q", want.Path, tv.Layout, want.Layout)
@@ -253,6 +283,9 @@ func checkFixture(t *testing.T, fx *manifestFixture, f *File) {
 		case *SubclassTensor:
 			if tv.Type.String() != want.PythonType {
 				t.Errorf("%s: subclass %s, PyTorch %q", want.Path, tv.Type, want.PythonType)
+			}
+			if want.PythonAttrs != nil {
+				checkAttrs(t, want.Path, tv.State, want.PythonAttrs)
 			}
 			x, _ = tv.Tensor.(*tensor.Tensor)
 			if x == nil {
@@ -313,14 +346,41 @@ func checkFixture(t *testing.T, fx *manifestFixture, f *File) {
 	}
 }
 
+// TestFixtures checks every committed fixture (PyTorch 1.13's and 2.6's)
+// against what that PyTorch's torch.load read from it.
+// checkAttrs compares a tensor's saved Python __dict__ with PyTorch's repr of
+// each attribute.
+func checkAttrs(t *testing.T, where string, state Value, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	if d, ok := state.(*pickle.Dict); ok {
+		for _, e := range d.Entries {
+			k, _ := e.Key.(string)
+			got[k] = pyRepr(e.Value)
+		}
+	} else if state != nil {
+		t.Errorf("%s: Python state %T, PyTorch has attributes %v", where, state, want)
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: Python attributes %v, PyTorch %v", where, got, want)
+	}
+}
+
 func TestFixtures(t *testing.T) {
-	m := loadManifest(t)
+	for _, m := range loadManifests(t) {
+		testFixtures(t, m)
+	}
+}
+
+func testFixtures(t *testing.T, m *manifest) {
 	for i := range m.Fixtures {
 		fx := &m.Fixtures[i]
 		if fx.Large {
 			continue
 		}
 		t.Run(strings.TrimPrefix(fx.File, "testdata/fixtures/"), func(t *testing.T) {
+			skipGap(t, fx.File)
 			f, err := Open(fx.File, nil)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
@@ -356,8 +416,15 @@ func (r *readerAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// TestFixturesUnsafeGlobals compares UnsafeGlobals with the globals off each
+// PyTorch's weights-only allow-list.
 func TestFixturesUnsafeGlobals(t *testing.T) {
-	m := loadManifest(t)
+	for _, m := range loadManifests(t) {
+		testFixturesUnsafeGlobals(t, m)
+	}
+}
+
+func testFixturesUnsafeGlobals(t *testing.T, m *manifest) {
 	for i := range m.Fixtures {
 		fx := &m.Fixtures[i]
 		if fx.Large {
@@ -369,10 +436,11 @@ func TestFixturesUnsafeGlobals(t *testing.T) {
 				t.Fatalf("Open: %v", err)
 			}
 			defer f.Close()
-			// The manifest lists globals off PyTorch 1.13's allow-list; ours is
+			// The manifest lists globals off that PyTorch's allow-list; ours is
 			// current PyTorch's, a superset. Every global we call unsafe must be
-			// unsafe for 1.13 too, and every 1.13-unsafe global we accept must be
-			// on the current list.
+			// unsafe for that version too. For 2.6, whose list (after the
+			// Python 2 name mapping 1.13 lacks) is current PyTorch's, every
+			// global it calls unsafe must be unsafe for us as well.
 			ours := map[string]bool{}
 			for _, g := range f.UnsafeGlobals() {
 				ours[g] = true
@@ -383,7 +451,14 @@ func TestFixturesUnsafeGlobals(t *testing.T) {
 			}
 			for g := range ours {
 				if !theirs[g] {
-					t.Errorf("we call %s unsafe, PyTorch 1.13 does not", g)
+					t.Errorf("we call %s unsafe, PyTorch %s does not", g, m.TorchVersion)
+				}
+			}
+			if m.torch2() {
+				for g := range theirs {
+					if !ours[g] {
+						t.Errorf("PyTorch %s calls %s unsafe, we do not", m.TorchVersion, g)
+					}
 				}
 			}
 			all := map[string]bool{}

@@ -96,6 +96,7 @@ func build2x(n *modtree.Node, rec modtreetest.TreeRecord) *pickle.Object {
 // TestDictLayout2x checks the PyTorch 2.x layout (plain dicts, a real set for
 // _non_persistent_buffers_set): the state_dict must equal PyTorch's model.state_dict()
 // with non-persistent buffers left out and BatchNorm's _version 2 in _metadata.
+// (Real PyTorch 2.6 files of the same models are read by TestEntireModels/torch2.)
 func TestDictLayout2x(t *testing.T) {
 	models := modtreetest.Load(t, modtreetest.Dir())
 	for _, name := range []string{"simplenet", "convbn"} {

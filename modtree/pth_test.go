@@ -12,11 +12,13 @@ import (
 	"github.com/pthkit/pth/modtree/modtreetest"
 )
 
-// TestEntireModels reads torch.save(model) files (zip and legacy stream, PyTorch 1.13
-// OrderedDict layout) through pth.Open and compares the recovered tree and state_dict
-// with what PyTorch recorded for the model in memory.
+// TestEntireModels reads torch.save(model) files (zip and legacy stream; PyTorch 1.13's
+// OrderedDict layout and PyTorch 2.6's plain dicts) through pth.Open and compares the
+// recovered tree and state_dict with what that PyTorch recorded for the model in memory.
 func TestEntireModels(t *testing.T) {
-	checkEntireModels(t, modtreetest.Dir())
+	for _, dir := range modtreetest.Dirs() {
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkEntireModels(t, dir) })
+	}
 }
 
 // TestLargeEntireModels does the same for torchvision's mobilenet_v3_small and resnet18.

@@ -20,10 +20,13 @@ import (
 	"github.com/pthkit/pth/torchscript"
 )
 
-// TestFixtures reads the scripted and traced archives PyTorch 1.13 wrote and compares
-// the state_dict and module tree with what torch.jit.load(file) gave in PyTorch.
+// TestFixtures reads the scripted and traced archives PyTorch 1.13 and 2.6 wrote and
+// compares the state_dict and module tree with what torch.jit.load(file) gave in that
+// PyTorch.
 func TestFixtures(t *testing.T) {
-	checkDir(t, modtreetest.Dir())
+	for _, dir := range modtreetest.Dirs() {
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkDir(t, dir) })
+	}
 }
 
 // TestLargeFixtures does the same for torchvision's mobilenet_v3_small and resnet18,
@@ -56,7 +59,7 @@ func checkDir(t *testing.T, dir string) {
 					checkConstants(t, "", a.Module, m.Tree)
 				}
 				if a.Version != "3" {
-					t.Errorf("version %q, want 3 (PyTorch 1.13, no upgraded ops)", a.Version)
+					t.Errorf("version %q, want 3 (PyTorch 1.13 and 2.6 write 3: no upgraded ops)", a.Version)
 				}
 			})
 		}
@@ -163,10 +166,16 @@ func TestBrokenArchives(t *testing.T) {
 	}
 }
 
-// TestConstants reads a traced archive whose literal tensor PyTorch stored in
-// constants.pkl (record constants/0) and compares it with torch's record.
+// TestConstants reads a traced archive whose literal tensor PyTorch (1.13, 2.6) stored
+// in constants.pkl (record constants/0) and compares it with torch's record.
 func TestConstants(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(modtreetest.Dir(), "constants.json"))
+	for _, dir := range modtreetest.Dirs() {
+		t.Run(filepath.Base(dir), func(t *testing.T) { testConstants(t, dir) })
+	}
+}
+
+func testConstants(t *testing.T, dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "constants.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +191,7 @@ func TestConstants(t *testing.T) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatal(err)
 	}
-	a, err := torchscript.Open(filepath.Join(modtreetest.Dir(), rec.File))
+	a, err := torchscript.Open(filepath.Join(dir, rec.File))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,9 +218,15 @@ func TestConstants(t *testing.T) {
 
 // TestTypedContainers reads attributes PyTorch pickled through torch.jit._pickle
 // (build_intlist, build_doublelist, restore_type_tag) and compares them with the
-// values torch.jit.load gave back.
+// values torch.jit.load gave back (PyTorch 1.13 and 2.6).
 func TestTypedContainers(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(modtreetest.Dir(), "typed.json"))
+	for _, dir := range modtreetest.Dirs() {
+		t.Run(filepath.Base(dir), func(t *testing.T) { testTypedContainers(t, dir) })
+	}
+}
+
+func testTypedContainers(t *testing.T, dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "typed.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +240,7 @@ func TestTypedContainers(t *testing.T) {
 	if err := dec.Decode(&rec); err != nil {
 		t.Fatal(err)
 	}
-	a, err := torchscript.Open(filepath.Join(modtreetest.Dir(), rec.File))
+	a, err := torchscript.Open(filepath.Join(dir, rec.File))
 	if err != nil {
 		t.Fatal(err)
 	}

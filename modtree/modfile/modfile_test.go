@@ -14,10 +14,15 @@ import (
 )
 
 // TestOpen opens every fixture (torch.save(model) as zip and legacy stream, torch.jit
-// script and trace) and compares the tree with what PyTorch recorded: the eager model
+// script and trace; PyTorch 1.13's and 2.6's) and compares the tree with what PyTorch recorded: the eager model
 // for pickles, torch.jit.load(f) for archives.
 func TestOpen(t *testing.T) {
-	dir := modtreetest.Dir()
+	for _, dir := range modtreetest.Dirs() {
+		t.Run(filepath.Base(dir), func(t *testing.T) { testOpen(t, dir) })
+	}
+}
+
+func testOpen(t *testing.T, dir string) {
 	for name, m := range modtreetest.Load(t, dir) {
 		for kind, file := range m.Files {
 			t.Run(name+"_"+kind, func(t *testing.T) {
@@ -55,12 +60,15 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// TestStateDict checks the state_dict against PyTorch's record for every fixture:
+// TestStateDict checks the state_dict against PyTorch's record for every fixture
+// (PyTorch 1.13's and 2.6's):
 // model.state_dict() for entire models, torch.jit.load(f).state_dict() for
 // TorchScript (which keeps non-persistent buffers: the archive does not mark them).
 // The tensors are read after StateDict has closed the file.
 func TestStateDict(t *testing.T) {
-	checkStateDict(t, modtreetest.Dir())
+	for _, dir := range modtreetest.Dirs() {
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkStateDict(t, dir) })
+	}
 }
 
 // TestStateDictLarge does the same for torchvision's resnet18 and mobilenet_v3_small.

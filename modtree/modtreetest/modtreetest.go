@@ -72,6 +72,30 @@ func Dir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "models")
 }
 
+// Dir2 returns the directory of the small model fixtures PyTorch 2.6 wrote
+// (testdata/gen/torch2_chroot.sh), with their own manifest.json.
+func Dir2() string { return filepath.Join(Dir(), "torch2") }
+
+// Dirs returns the directories of every committed set of small model fixtures:
+// PyTorch 1.13's and PyTorch 2.6's. Tests run the same checks on each.
+func Dirs() []string { return []string{Dir(), Dir2()} }
+
+// Torch reads the PyTorch version recorded in dir's manifest.json.
+func Torch(t testing.TB, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Torch string `json:"torch"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Torch
+}
+
 // LargeDir returns the directory of the large, generated-on-demand fixtures.
 func LargeDir() string {
 	return filepath.Join(Dir(), "..", "fixtures", "large", "models")
