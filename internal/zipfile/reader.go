@@ -1,7 +1,7 @@
 package zipfile
 
 import (
-	"bytes"
+	"cmp"
 	"compress/flate"
 	"encoding/binary"
 	"errors"
@@ -9,8 +9,9 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Errors. Every structural problem wraps ErrFormat; test with errors.Is.
@@ -56,14 +57,13 @@ type Record struct {
 	LocalName      string // name in the local header; differs from Name only in crafted files
 	Method         uint16 // Store or Deflate (others cannot be opened)
 	Flags          uint16 // general-purpose bit flags from the central directory
+	CRC32          uint32
 	CompressedSize int64
 	Size           int64
-	CRC32          uint32
 	HeaderOffset   int64 // offset of the local header
 	DataOffset     int64 // offset of the data: HeaderOffset + 30 + local name length + local extra length
 
-	r io.ReaderAt
-	z *Reader
+	z *Reader // the archive, whose reader holds the bytes
 }
 
 // Reader is an open archive.
@@ -133,10 +133,19 @@ func formatErr(off int64, format string, args ...any) error {
 }
 
 func readAt(r io.ReaderAt, size, off, n int64) ([]byte, error) {
+	return readInto(r, size, off, n, nil)
+}
+
+// readInto is readAt reading into buf, which it grows (by reallocating) when it
+// is shorter than n; it returns buf[:n].
+func readInto(r io.ReaderAt, size, off, n int64, buf []byte) ([]byte, error) {
 	if off < 0 || n < 0 || off > size || n > size-off {
 		return nil, formatErr(off, "%d bytes past the end of the file (%d bytes)", n, size)
 	}
-	b := make([]byte, n)
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	b := buf[:n]
 	if got, err := r.ReadAt(b, off); int64(got) < n {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -147,27 +156,41 @@ func readAt(r io.ReaderAt, size, off, n int64) ([]byte, error) {
 }
 
 // NewReaderLimits is NewReader with explicit limits.
+//
+// Reading the directory costs a handful of allocations per archive, not per
+// record: the records live in one slice, their names are substrings of the
+// central directory as read, and the local headers are read into one reused
+// buffer. Records, names and the central directory's bytes stay in memory as
+// long as any record is referenced.
 func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	if size < endLen {
 		return nil, formatErr(0, "file of %d bytes is too short", size)
 	}
 	// The end record is in the last 22 + 65535 bytes (it may be followed by a comment).
 	tail := min(size, endLen+max16)
-	buf, err := readAt(r, size, size-tail, tail)
+	tailOff := size - tail
+	buf, err := readAt(r, size, tailOff, tail)
 	if err != nil {
 		return nil, err
+	}
+	// bytesAt returns n bytes at off, from the tail already read when it holds them.
+	bytesAt := func(off, n int64) ([]byte, error) {
+		if off >= tailOff && off <= size && n >= 0 && n <= size-off {
+			return buf[off-tailOff : off-tailOff+n], nil
+		}
+		return readAt(r, size, off, n)
 	}
 	endPos := int64(-1)
 	for i := len(buf) - endLen; i >= 0; i-- {
 		if le.Uint32(buf[i:]) == sigEnd && i+endLen+int(le.Uint16(buf[i+20:])) <= len(buf) {
-			endPos = size - tail + int64(i)
+			endPos = tailOff + int64(i)
 			break
 		}
 	}
 	if endPos < 0 {
 		return nil, formatErr(size, "no end of central directory record")
 	}
-	e := buf[endPos-(size-tail):]
+	e := buf[endPos-tailOff:]
 	entries := int64(le.Uint16(e[10:]))
 	cdSize := int64(le.Uint32(e[12:]))
 	cdOff := int64(le.Uint32(e[16:]))
@@ -175,7 +198,7 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 
 	// A ZIP64 locator just before the end record points at the ZIP64 end record.
 	if endPos >= locatorLen {
-		loc, err := readAt(r, size, endPos-locatorLen, locatorLen)
+		loc, err := bytesAt(endPos-locatorLen, locatorLen)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +207,7 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 			if off64 > uint64(endPos-locatorLen-end64Len) || endPos-locatorLen < end64Len {
 				return nil, formatErr(endPos-locatorLen, "ZIP64 end record offset %d out of range", off64)
 			}
-			e64, err := readAt(r, size, int64(off64), end64Len)
+			e64, err := bytesAt(int64(off64), end64Len)
 			if err != nil {
 				return nil, err
 			}
@@ -208,19 +231,26 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	if entries*centralLen > cdSize {
 		return nil, formatErr(cdOff, "%d entries cannot fit in a %d-byte central directory", entries, cdSize)
 	}
-	cd, err := readAt(r, size, cdOff, cdSize)
+	cdb, err := bytesAt(cdOff, cdSize)
 	if err != nil {
 		return nil, err
 	}
+	// Every name is a substring of the directory, viewed as a string without
+	// a second copy. This is sound because cdb is never written again: it is
+	// either a buffer readAt just filled or a slice of the tail buffer buf,
+	// which nothing writes to after the read above.
+	cd := unsafe.String(unsafe.SliceData(cdb), len(cdb))
 	z := &Reader{r: r, size: size, lim: lim, byName: make(map[string]*Record, entries)}
-	z.records = make([]*Record, 0, entries)
+	recs := make([]Record, entries)
+	z.records = make([]*Record, entries)
+	maxName := 0
 	p := 0
-	for i := int64(0); i < entries; i++ {
+	for i := range recs {
 		at := cdOff + int64(p)
-		if len(cd)-p < centralLen || le.Uint32(cd[p:]) != sigCentral {
+		if len(cd)-p < centralLen || le.Uint32(cdb[p:]) != sigCentral {
 			return nil, formatErr(at, "central directory entry %d: bad signature", i)
 		}
-		h := cd[p : p+centralLen]
+		h := cdb[p : p+centralLen]
 		nlen, xlen, clen := int(le.Uint16(h[28:])), int(le.Uint16(h[30:])), int(le.Uint16(h[32:]))
 		if nlen > lim.MaxNameLen {
 			return nil, fmt.Errorf("%w: offset %d: name of %d bytes (limit %d)", ErrLimit, at, nlen, lim.MaxNameLen)
@@ -228,31 +258,42 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		if len(cd)-p-centralLen < nlen+xlen+clen {
 			return nil, formatErr(at, "central directory entry %d runs past the directory", i)
 		}
-		name := cd[p+centralLen : p+centralLen+nlen]
-		extra := cd[p+centralLen+nlen : p+centralLen+nlen+xlen]
-		rec := &Record{
-			Name:           string(name),
-			Flags:          le.Uint16(h[8:]),
-			Method:         le.Uint16(h[10:]),
-			CRC32:          le.Uint32(h[16:]),
-			CompressedSize: int64(le.Uint32(h[20:])),
-			Size:           int64(le.Uint32(h[24:])),
-			HeaderOffset:   int64(le.Uint32(h[42:])),
-			r:              r,
-			z:              z,
-		}
+		extra := cdb[p+centralLen+nlen : p+centralLen+nlen+xlen]
+		// Field by field: assigning a whole Record literal costs a bulk
+		// write barrier per record while the GC runs.
+		rec := &recs[i]
+		rec.Name = cd[p+centralLen : p+centralLen+nlen]
+		rec.Flags = le.Uint16(h[8:])
+		rec.Method = le.Uint16(h[10:])
+		rec.CRC32 = le.Uint32(h[16:])
+		rec.CompressedSize = int64(le.Uint32(h[20:]))
+		rec.Size = int64(le.Uint32(h[24:]))
+		rec.HeaderOffset = int64(le.Uint32(h[42:]))
+		rec.z = z
 		if err := rec.applyZip64(extra, h); err != nil {
 			return nil, fmt.Errorf("%w: offset %d: record %q: %v", ErrFormat, at, rec.Name, err)
 		}
 		p += centralLen + nlen + xlen + clen
-		z.records = append(z.records, rec)
-		if _, dup := z.byName[rec.Name]; dup {
-			z.dups = append(z.dups, rec.Name)
-		} else {
-			z.byName[rec.Name] = rec
+		maxName = max(maxName, nlen)
+		z.records[i] = rec
+	}
+	// Index by name, last record first, so that each name ends up with its
+	// first record in one map operation per record; a map that did not grow
+	// means a duplicate name, listed (rarely) in a second pass.
+	dup := false
+	for i := len(recs) - 1; i >= 0; i-- {
+		n := len(z.byName)
+		z.byName[recs[i].Name] = &recs[i]
+		dup = dup || len(z.byName) == n
+	}
+	if dup {
+		for i := range recs {
+			if z.byName[recs[i].Name] != &recs[i] {
+				z.dups = append(z.dups, recs[i].Name)
+			}
 		}
 	}
-	if err := z.readLocalHeaders(cdOff, cdSize); err != nil {
+	if err := z.readLocalHeaders(cdOff, cdSize, localLen+maxName); err != nil {
 		return nil, err
 	}
 	return z, nil
@@ -305,10 +346,13 @@ func (rec *Record) applyZip64(extra, h []byte) error {
 
 // readLocalHeaders fills in LocalName and DataOffset and checks that every
 // record lies inside the file, before the central directory, without overlap.
-func (z *Reader) readLocalHeaders(cdOff, cdSize int64) error {
+// Every header is read into one buffer of bufLen bytes (grown only for a
+// local name longer than every central one).
+func (z *Reader) readLocalHeaders(cdOff, cdSize int64, bufLen int) error {
+	buf := make([]byte, bufLen)
 	for i, rec := range z.records {
 		// Read the header and, speculatively, a name as long as the central one.
-		h, err := readAt(z.r, z.size, rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset))
+		h, err := readInto(z.r, z.size, rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset), buf)
 		if err != nil {
 			return fmt.Errorf("record %q: local header: %w", rec.Name, err)
 		}
@@ -324,12 +368,13 @@ func (z *Reader) readLocalHeaders(cdOff, cdSize int64) error {
 		}
 		ln := h[localLen:]
 		if int64(len(ln)) != nlen {
-			if ln, err = readAt(z.r, z.size, rec.HeaderOffset+localLen, nlen); err != nil {
+			if ln, err = readInto(z.r, z.size, rec.HeaderOffset+localLen, nlen, buf); err != nil {
 				return fmt.Errorf("record %q: local name: %w", rec.Name, err)
 			}
+			buf = ln[:cap(ln)] // keep the buffer if it grew
 		}
 		rec.LocalName = rec.Name
-		if !bytes.Equal(ln, []byte(rec.Name)) {
+		if string(ln) != rec.Name { // compared without a copy
 			rec.LocalName = string(ln)
 		}
 		rec.DataOffset = rec.HeaderOffset + localLen + nlen + xlen
@@ -340,22 +385,54 @@ func (z *Reader) readLocalHeaders(cdOff, cdSize int64) error {
 			return formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
 		}
 	}
-	// overlap: sort spans by start; the central directory is one more span
-	type span struct {
-		start, end int64
-		name       string
-	}
-	spans := make([]span, 0, len(z.records)+1)
-	for _, rec := range z.records {
-		spans = append(spans, span{rec.HeaderOffset, rec.DataOffset + rec.CompressedSize, rec.Name})
-	}
-	spans = append(spans, span{cdOff, cdOff + cdSize, "central directory"})
-	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
-	for i := 1; i < len(spans); i++ {
-		if spans[i].start < spans[i-1].end {
-			return fmt.Errorf("%w: %q [%d,%d) and %q [%d,%d)", ErrOverlap,
-				spans[i-1].name, spans[i-1].start, spans[i-1].end, spans[i].name, spans[i].start, spans[i].end)
+	return z.checkOverlap(span{cdOff, cdOff + cdSize, "central directory"})
+}
+
+// span is the byte range [start, end) of a record (local header and data) or
+// of the central directory.
+type span struct {
+	start, end int64
+	name       string
+}
+
+// checkOverlap checks that no two spans, the records' and the central
+// directory's, share bytes: sorted by start (records of equal start in
+// directory order, the directory after records starting where it does), each
+// must start at or after the end of the one before. Writers put the records in
+// offset order, which takes one pass and no allocation; other orders are
+// sorted first.
+func (z *Reader) checkOverlap(cd span) error {
+	order := z.records
+	for i := 1; i < len(order); i++ {
+		if order[i].HeaderOffset < order[i-1].HeaderOffset {
+			order = slices.Clone(order)
+			slices.SortStableFunc(order, func(a, b *Record) int { return cmp.Compare(a.HeaderOffset, b.HeaderOffset) })
+			break
 		}
+	}
+	var prev span
+	first, cdDone := true, false
+	step := func(s span) error {
+		if !first && s.start < prev.end {
+			return fmt.Errorf("%w: %q [%d,%d) and %q [%d,%d)", ErrOverlap,
+				prev.name, prev.start, prev.end, s.name, s.start, s.end)
+		}
+		prev, first = s, false
+		return nil
+	}
+	for _, rec := range order {
+		if !cdDone && cd.start < rec.HeaderOffset {
+			if err := step(cd); err != nil {
+				return err
+			}
+			cdDone = true
+		}
+		if err := step(span{rec.HeaderOffset, rec.DataOffset + rec.CompressedSize, rec.Name}); err != nil {
+			return err
+		}
+	}
+	if !cdDone {
+		return step(cd)
 	}
 	return nil
 }
@@ -391,9 +468,10 @@ func (z *Reader) CheckPrefix() error {
 	if err != nil {
 		return err
 	}
+	p += "/"
 	for _, r := range z.records {
-		if !strings.HasPrefix(r.Name, p+"/") {
-			return fmt.Errorf("%w: %q is not under %q", ErrNoPrefix, r.Name, p+"/")
+		if !strings.HasPrefix(r.Name, p) {
+			return fmt.Errorf("%w: %q is not under %q", ErrNoPrefix, r.Name, p)
 		}
 	}
 	return nil
@@ -409,7 +487,11 @@ func (rec *Record) Flagged() bool { return rec.Flags&(1|1<<5|1<<6) != 0 }
 // OpenRaw returns the record's bytes as stored in the file (compressed if it is
 // deflated), whatever its flags say.
 func (rec *Record) OpenRaw() *io.SectionReader {
-	return io.NewSectionReader(rec.r, rec.DataOffset, rec.CompressedSize)
+	var r io.ReaderAt
+	if rec.z != nil {
+		r = rec.z.r
+	}
+	return io.NewSectionReader(r, rec.DataOffset, rec.CompressedSize)
 }
 
 // Open returns a reader of the record's uncompressed bytes. Deflated records are
