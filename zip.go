@@ -103,7 +103,7 @@ func (l *loader) readZip() error {
 // no string building or hashing. Other names, and duplicates (the first
 // wins, as zipfile.Reader.Lookup does), are left to Lookup.
 func numberedRecords(recs []*zipfile.Record, dir string) []*zipfile.Record {
-	var idx []*zipfile.Record
+	idx := make([]*zipfile.Record, 0, len(recs))
 	for _, r := range recs {
 		if !strings.HasPrefix(r.Name, dir) {
 			continue
