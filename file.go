@@ -521,8 +521,13 @@ func (ref *storageRef) set(cls pickle.Global, key, location string, numel int64)
 	if !ok {
 		return &keyError{key, errorf(ErrUnsupported, "storage class %s", cls)}
 	}
-	*ref = storageRef{key: key, dtype: dt, untyped: cls.Name == "UntypedStorage", numel: numel, location: location}
+	*ref = makeStorageRef(dt, cls, key, location, numel)
 	return nil
+}
+
+// makeStorageRef is a storage reference of class cls, whose dtype is dt.
+func makeStorageRef(dt tensor.DType, cls pickle.Global, key, location string, numel int64) storageRef {
+	return storageRef{key: key, dtype: dt, untyped: cls.Name == "UntypedStorage", numel: numel, location: location}
 }
 
 // shortRepr is v's Python repr for an error message, clipped to 80 bytes.

@@ -90,8 +90,14 @@ type interpreter struct {
 	byNum    []*tensor.Storage
 	seen     map[any]Value
 	sizeHint int
-	// spliced counts the tensors splice read.
+	// spliced counts the tensors splice read; the last storage class and
+	// backward-hooks global it met, and what they mean.
 	spliced int
+	classG  pickle.Global
+	classDT tensor.DType
+	classOK bool
+	hooksG  pickle.Global
+	hooksOK bool
 	// slabs of keepTensor, and splice's scratch space
 	tensorSlab    []tensor.Tensor
 	dimSlab       []int64

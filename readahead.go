@@ -46,3 +46,16 @@ func pageRange(m, b []byte) ([]byte, bool) {
 	start := off &^ (unix.Getpagesize() - 1)
 	return m[start : off+len(b)], true
 }
+
+// populate asks the kernel to map n bytes of the file's mapping at off in one
+// request (MADV_POPULATE_READ): for ranges Open reads whole anyway, such as
+// data.pkl, this replaces a page fault every few pages. It never covers
+// tensor bytes, and is a hint only.
+func (l *loader) populate(off, n int64) {
+	if l.mapped == nil || off < 0 || n <= 0 || off > int64(len(l.mapped)) || n > int64(len(l.mapped))-off {
+		return
+	}
+	if region, ok := pageRange(l.mapped, l.mapped[off:off+n]); ok {
+		_ = unix.Madvise(region, unix.MADV_POPULATE_READ)
+	}
+}

@@ -81,15 +81,23 @@ func (in *interpreter) splice(s *pickle.Splice) (pickle.Value, int, bool) {
 		return nil, 0, false
 	}
 	hooks, ok := p.global()
-	if !ok || canonicalName(hooks) != "collections.OrderedDict" || !p.op(pickle.OpEmptyTuple) ||
+	if ok && hooks != in.hooksG {
+		in.hooksG, in.hooksOK = hooks, canonicalName(hooks) == "collections.OrderedDict"
+	}
+	if !ok || !in.hooksOK || !p.op(pickle.OpEmptyTuple) ||
 		!p.op(pickle.OpReduce) || !p.putOpaque() || !p.op(pickle.OpTuple) || !p.putOpaque() || !p.op(pickle.OpReduce) {
 		return nil, 0, false
 	}
 	// build the tensor as storagePID + reduceEarly do
-	var ref storageRef
-	if ref.set(cls, key, loc, numel) != nil {
+	// the storage class: the same few over and over
+	if cls != in.classG {
+		in.classDT, in.classOK = parseStorageClass(cls.Name)
+		in.classG = cls
+	}
+	if !in.classOK {
 		return nil, 0, false
 	}
+	ref := makeStorageRef(in.classDT, cls, key, loc, numel)
 	st, err := in.storage(&ref, ref.dtype)
 	if err != nil {
 		return nil, 0, false

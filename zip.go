@@ -63,6 +63,9 @@ func (l *loader) readZip() error {
 	if pkl == nil {
 		return &Error{File: l.name, Record: pklName, Offset: -1, Err: errorf(ErrMissingRecord, "no data.pkl record")}
 	}
+	if pkl.Method == zipfile.Store {
+		l.populate(pkl.DataOffset, pkl.Size)
+	}
 	data, err := l.zipBytes(pkl, l.size)
 	if err != nil {
 		return err

@@ -471,6 +471,9 @@ func (d *Decoder) memoLookup(idx int64) (Value, bool) {
 		}
 		return v, true
 	}
+	if d.memoMap == nil {
+		return nil, false
+	}
 	v, ok := d.memoMap[idx]
 	return v, ok
 }
