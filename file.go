@@ -234,7 +234,7 @@ func Open(path string, opts *Options) (*File, error) {
 	var ra io.ReaderAt = fh
 	if mapped != nil {
 		fh.Close() // the mapping outlives the descriptor
-		ra = bytes.NewReader(mapped)
+		ra = &mappedReader{bytes.NewReader(mapped), mapped}
 		release = func() error { return unix.Munmap(mapped) }
 	}
 	f, err := open(ra, size, mapped, filepath.Base(path), opts)

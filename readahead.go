@@ -1,6 +1,7 @@
 package pth
 
 import (
+	"bytes"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -52,10 +53,28 @@ func pageRange(m, b []byte) ([]byte, bool) {
 // data.pkl, this replaces a page fault every few pages. It never covers
 // tensor bytes, and is a hint only.
 func (l *loader) populate(off, n int64) {
-	if l.mapped == nil || off < 0 || n <= 0 || off > int64(len(l.mapped)) || n > int64(len(l.mapped))-off {
+	if l.mapped != nil {
+		populateRange(l.mapped, off, n)
+	}
+}
+
+// mappedReader reads a file's mapping; as a zipfile.Prefetcher it maps the
+// zip directory's pages in one request per range (populateRange).
+type mappedReader struct {
+	*bytes.Reader
+	m []byte
+}
+
+// Prefetch implements zipfile.Prefetcher.
+func (r *mappedReader) Prefetch(off, n int64) { populateRange(r.m, off, n) }
+
+// populateRange asks the kernel to map n bytes of mapping m at off in one
+// request (MADV_POPULATE_READ), ignoring ranges outside m. A hint only.
+func populateRange(m []byte, off, n int64) {
+	if off < 0 || n <= 0 || off > int64(len(m)) || n > int64(len(m))-off {
 		return
 	}
-	if region, ok := pageRange(l.mapped, l.mapped[off:off+n]); ok {
+	if region, ok := pageRange(m, m[off:off+n]); ok {
 		_ = unix.Madvise(region, unix.MADV_POPULATE_READ)
 	}
 }

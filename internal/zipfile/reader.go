@@ -231,6 +231,9 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	if entries*centralLen > cdSize {
 		return nil, formatErr(cdOff, "%d entries cannot fit in a %d-byte central directory", entries, cdSize)
 	}
+	if pf, ok := r.(Prefetcher); ok {
+		pf.Prefetch(cdOff, cdSize)
+	}
 	cdb, err := bytesAt(cdOff, cdSize)
 	if err != nil {
 		return nil, err
@@ -344,11 +347,53 @@ func (rec *Record) applyZip64(extra, h []byte) error {
 	return errors.New("sizes need a ZIP64 extra field, none found")
 }
 
+// Prefetcher is implemented by an io.ReaderAt that can bring a byte range
+// into memory in one request before it is read, such as a memory mapping
+// (madvise MADV_POPULATE_READ) where each first touch of a page otherwise
+// costs a fault. NewReader asks it for the central directory and for runs of
+// local headers close enough together that every page of the run holds one
+// (in a state_dict of small tensors, thousands of headers share pages with
+// the data between them): never for pages it would not read anyway.
+// Prefetch is a hint; errors are the implementation's to ignore.
+type Prefetcher interface {
+	Prefetch(off, n int64)
+}
+
+// prefetchGap is the largest gap between two local headers that a prefetched
+// run spans: with less than a page between them, no page of the run is free
+// of headers.
+const prefetchGap = 4096 - 1
+
+// prefetchHeaders asks pf for the runs of local headers, in file order, that
+// lie less than prefetchGap bytes apart.
+func prefetchHeaders(pf Prefetcher, recs []*Record) {
+	start, end, n := int64(0), int64(0), 0
+	flush := func() {
+		if n > 1 {
+			pf.Prefetch(start, end-start)
+		}
+	}
+	for _, rec := range recs {
+		off := rec.HeaderOffset
+		hend := off + localLen + int64(len(rec.Name))
+		if n > 0 && off >= end && off-end < prefetchGap {
+			end, n = hend, n+1
+			continue
+		}
+		flush()
+		start, end, n = off, hend, 1
+	}
+	flush()
+}
+
 // readLocalHeaders fills in LocalName and DataOffset and checks that every
 // record lies inside the file, before the central directory, without overlap.
 // Every header is read into one buffer of bufLen bytes (grown only for a
 // local name longer than every central one).
 func (z *Reader) readLocalHeaders(cdOff, cdSize int64, bufLen int) error {
+	if pf, ok := z.r.(Prefetcher); ok {
+		prefetchHeaders(pf, z.records)
+	}
 	buf := make([]byte, bufLen)
 	for i, rec := range z.records {
 		// Read the header and, speculatively, a name as long as the central one.
