@@ -86,6 +86,22 @@ type Tensor struct {
 	RequiresGrad bool
 	// Quant is set for quantized tensors.
 	Quant *Quantization
+	// Conj is PyTorch's conjugate bit (Tensor.is_conj()): the tensor is a lazy
+	// conjugate view, as x.conj() of a complex tensor gives, and its values are
+	// the complex conjugates of the stored elements (imaginary parts negated).
+	// Only complex tensors can carry it. torch.save keeps the bit and the
+	// unconjugated storage (_rebuild_tensor_v2's metadata {'conj': True}).
+	Conj bool
+	// Neg is PyTorch's negative bit (Tensor.is_neg()): the tensor is a lazy
+	// negated view, as torch._neg_view(x) or x.conj().imag give, and its values
+	// are the negated stored elements (metadata {'neg': True}).
+	//
+	// Every accessor that returns values or bytes (ContiguousBytes, Float32s,
+	// Float64s, Int64s, Int32s, Bools, Convert, Equal, Resolve) applies both
+	// bits, so a view with either set is never zero-copy: its values are not its
+	// storage's bytes. Storage.Bytes still returns the stored bytes, which is
+	// what a writer that also writes the bits (torch.save's format) needs.
+	Neg bool
 }
 
 // Quantization holds a quantized tensor's parameters.

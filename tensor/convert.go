@@ -62,7 +62,8 @@ func aliasFloat32(b []byte) ([]float32, bool) {
 // real dtype (integers and float64 round to nearest; bool gives 0 or 1).
 //
 // For a float32 tensor on a little-endian machine the result may alias the
-// storage's memory (no copy): do not modify it unless you own the storage, and
+// storage's memory (no copy; never for a conjugate or negative view, whose
+// values are computed): do not modify it unless you own the storage, and
 // do not expect it to stay valid after the storage's file is unmapped.
 func (t *Tensor) Float32s() ([]float32, error) {
 	b, err := t.realSource("Float32s")
@@ -303,7 +304,8 @@ func (t *Tensor) Bools() ([]bool, error) {
 // floating-point dtypes (float32, float64, float16, bfloat16 and the float8
 // variants); the source may be any real dtype. Float64 sources convert to the
 // 16- and 8-bit formats through float32, as c10 does. If t already has dtype dt
-// the result is a contiguous copy. RequiresGrad is kept. NaNs become the NaN
+// the result is a contiguous copy. A negative view's values are converted
+// (the result has no Neg bit). RequiresGrad is kept. NaNs become the NaN
 // PyTorch 1.13 produces on x86 CPUs for the same conversion (for bfloat16, 0xffff
 // from float32 sources, 0x7fc0 from others).
 func (t *Tensor) Convert(dt DType) (*Tensor, error) {

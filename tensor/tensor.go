@@ -64,6 +64,8 @@ func (t *Tensor) Numel() int64 {
 // Validate checks that the view is well-formed and lies inside its storage:
 // ranks match, dimensions, strides and offset are non-negative, and
 // offset + Σ(size−1)·stride < storage elements, all with overflow-checked arithmetic.
+// A conjugate bit needs a complex dtype and a negative bit a dtype with a
+// negation (not bool, quantized or float8_e8m0fnu); ErrDType otherwise.
 // Tensors with zero elements are valid whatever their strides and offset.
 func (t *Tensor) Validate() error {
 	if t.Storage == nil {
@@ -71,6 +73,9 @@ func (t *Tensor) Validate() error {
 	}
 	if !t.DType.Valid() {
 		return fmt.Errorf("%w: dtype %d", ErrDType, t.DType)
+	}
+	if err := t.checkFlags(); err != nil {
+		return err
 	}
 	if len(t.Strides) != len(t.Shape) {
 		return fmt.Errorf("%w: %d strides for %d dimensions", ErrShape, len(t.Strides), len(t.Shape))
@@ -154,35 +159,47 @@ func (t *Tensor) IsContiguous() bool {
 }
 
 // ContiguousBytes returns the tensor's elements in row-major order as little-endian
-// bytes. When the tensor is contiguous it returns a sub-slice of the storage
-// (zero copy, shared: do not modify it); otherwise it gathers a new buffer.
+// bytes. When the tensor is contiguous and neither a conjugate nor a negative view
+// it returns a sub-slice of the storage (zero copy, shared: do not modify it);
+// otherwise it returns a new buffer, with the Conj and Neg bits applied.
 // It validates the view first.
 func (t *Tensor) ContiguousBytes() ([]byte, error) {
-	if err := t.Validate(); err != nil {
+	b, owned, err := t.storedBytes()
+	if err != nil {
 		return nil, err
+	}
+	return t.resolveFlags(b, owned), nil
+}
+
+// storedBytes returns the stored elements of the view in row-major order,
+// without the Conj and Neg bits applied, and whether the slice is a new buffer
+// (owned) rather than a part of the storage.
+func (t *Tensor) storedBytes() (b []byte, owned bool, err error) {
+	if err := t.Validate(); err != nil {
+		return nil, false, err
 	}
 	data, err := t.Storage.Bytes()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	es := int64(t.DType.Size())
 	n := t.Numel()
 	if n == 0 {
-		return []byte{}, nil
+		return []byte{}, true, nil
 	}
 	if per := t.DType.ElementsPerByte(); per > 1 {
 		// Packed elements: only whole-byte contiguous views can be cut out of the storage.
 		if !t.IsContiguous() || t.Offset%per != 0 {
-			return nil, fmt.Errorf("%w: non-contiguous or byte-misaligned view of packed %s", ErrDType, t.DType)
+			return nil, false, fmt.Errorf("%w: non-contiguous or byte-misaligned view of packed %s", ErrDType, t.DType)
 		}
-		return data[t.Offset/per : (t.Offset+n+per-1)/per], nil
+		return data[t.Offset/per : (t.Offset+n+per-1)/per], false, nil
 	}
 	if t.IsContiguous() {
-		return data[t.Offset*es : (t.Offset+n)*es : (t.Offset+n)*es], nil
+		return data[t.Offset*es : (t.Offset+n)*es : (t.Offset+n)*es], false, nil
 	}
 	out := make([]byte, n*es)
 	gather(out, data, es, t.Offset, t.Shape, t.Strides)
-	return out, nil
+	return out, true, nil
 }
 
 // gather copies a strided view into dst row-major. The two innermost
@@ -301,8 +318,9 @@ func SameStorage(a, b *Tensor) bool {
 }
 
 // Equal reports whether a and b have the same dtype, shape and element bytes
-// (bitwise: NaNs with equal bits are equal, 0.0 and -0.0 differ). Errors reading
-// either tensor make them unequal.
+// (bitwise: NaNs with equal bits are equal, 0.0 and -0.0 differ), comparing
+// values: a conjugate or negative view equals the resolved tensor. Errors
+// reading either tensor make them unequal.
 func Equal(a, b *Tensor) bool {
 	if a == nil || b == nil {
 		return a == b
