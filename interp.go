@@ -125,7 +125,9 @@ type interpreter struct {
 // reports the error with its full context).
 func (in *interpreter) reduceEarly(callable pickle.Value, args pickle.Tuple) (pickle.Value, bool, error) {
 	g, ok := callable.(pickle.Global)
-	if !ok || len(args) < 6 || len(args) > 7 {
+	// A 7th argument is the metadata of a conjugate or negative view: the full
+	// rebuild (rebuildTensorV2) applies it.
+	if !ok || len(args) != 6 {
 		return nil, false, nil
 	}
 	if g != in.earlyG {
@@ -686,7 +688,56 @@ func rebuildTensorV2(in *interpreter, o *pickle.Object) (Value, error) {
 	if t.RequiresGrad, err = asBool(o.Args[4], "requires_grad"); err != nil {
 		return nil, err
 	}
+	if len(o.Args) == 7 {
+		if err := in.tensorMetadata(t, o.Args[6]); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
+}
+
+// tensorMetadata applies the metadata argument of _rebuild_tensor_v2/_v3
+// (torch._utils.set_tensor_metadata): a dict whose keys "conj" and "neg" set the
+// conjugate and negative bits. As in PyTorch 2.6 (torch._C._set_tensor_metadata),
+// a key sets its bit whatever its value, and None or an empty dict sets none.
+// PyTorch 2.6 ignores other keys; pth refuses them (ErrUnsupported naming the key),
+// since a later PyTorch may give them a meaning that changes the tensor's values.
+// A conjugate bit on a non-complex tensor is invalid (PyTorch's loader fails an
+// internal assertion on it); a negative bit on a tensor without negation (bool,
+// quantized, float8_e8m0fnu) is unsupported (PyTorch has no kernel to resolve it).
+func (in *interpreter) tensorMetadata(t *tensor.Tensor, arg Value) error {
+	v, err := in.value(arg)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		return nil
+	}
+	d, ok := v.(*pickle.Dict)
+	if !ok {
+		return errorf(ErrInvalid, "tensor metadata is %T, want a dict", v)
+	}
+	for _, e := range d.Entries {
+		k, _ := e.Key.(string)
+		switch k {
+		case "conj":
+			t.Conj = true
+		case "neg":
+			t.Neg = true
+		default:
+			return errorf(ErrUnsupported, "tensor metadata key %s (PyTorch writes only 'conj' and 'neg')", pickle.Sprint(e.Key))
+		}
+		if _, err := asBool(e.Value, "tensor metadata "+k); err != nil {
+			return err
+		}
+	}
+	switch {
+	case t.Conj && !t.DType.IsComplex():
+		return errorf(ErrInvalid, "conjugate bit on a %s tensor (only complex tensors have one)", t.DType)
+	case t.Neg && t.Validate() != nil:
+		return errorf(ErrUnsupported, "negative bit on a %s tensor (it has no negation)", t.DType)
+	}
+	return nil
 }
 
 func rebuildTensorV3(in *interpreter, o *pickle.Object) (Value, error) {
@@ -711,6 +762,11 @@ func rebuildTensorV3(in *interpreter, o *pickle.Object) (Value, error) {
 	}
 	if t.RequiresGrad, err = asBool(o.Args[4], "requires_grad"); err != nil {
 		return nil, err
+	}
+	if len(o.Args) == 8 {
+		if err := in.tensorMetadata(t, o.Args[7]); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

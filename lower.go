@@ -1,6 +1,7 @@
 package pth
 
 import (
+	"fmt"
 	"math/big"
 	"strconv"
 
@@ -95,7 +96,11 @@ func (lw *lowerer) tensorReduce(t *tensor.Tensor, rg bool) (*pickle.Object, erro
 		return nil, err
 	}
 	shape, stride := intsTuple(t.Shape), intsTuple(t.Strides)
-	if q := t.Quant; q != nil {
+	md, err := tensorMetadata(t)
+	if err != nil {
+		return nil, err
+	}
+	if q := t.Quant; q != nil { // quantized dtypes have neither bit (tensor.Validate)
 		var qp pickle.Tuple
 		scheme := pickle.Global{Module: "torch", Name: q.Scheme}
 		switch q.Scheme {
@@ -114,11 +119,39 @@ func (lw *lowerer) tensorReduce(t *tensor.Tensor, rg bool) (*pickle.Object, erro
 		}
 		return reduce(gRebuildQ, pid, t.Offset, shape, stride, qp, rg, emptyOrderedDict()), nil
 	}
+	args := pickle.Tuple{pid, t.Offset, shape, stride, rg, emptyOrderedDict()}
+	g := gRebuildV2
 	if untyped {
-		return reduce(gRebuildV3, pid, t.Offset, shape, stride, rg, emptyOrderedDict(),
-			pickle.Global{Module: "torch", Name: t.DType.String()}), nil
+		g = gRebuildV3
+		args = append(args, pickle.Global{Module: "torch", Name: t.DType.String()})
 	}
-	return reduce(gRebuildV2, pid, t.Offset, shape, stride, rg, emptyOrderedDict()), nil
+	if md != nil {
+		args = append(args, md)
+	}
+	return reduce(g, args...), nil
+}
+
+// tensorMetadata returns the metadata argument PyTorch 2.x's
+// Tensor.__reduce_ex__ appends for a conjugate or negative view
+// (torch._utils.get_tensor_metadata), or nil when t has neither bit. With both
+// bits PyTorch 2.6 gives {'neg': True, 'conj': True}, in that order. The bits
+// are checked against the dtype (tensor.Validate) so that no file is written
+// that PyTorch would refuse.
+func tensorMetadata(t *tensor.Tensor) (*pickle.Dict, error) {
+	if !t.HasConjNeg() {
+		return nil, nil
+	}
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	md := pickle.NewDict()
+	if t.Neg {
+		md.Set("neg", true)
+	}
+	if t.Conj {
+		md.Set("conj", true)
+	}
+	return md, nil
 }
 
 // value lowers v.

@@ -1,8 +1,11 @@
 package pth
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,17 +13,13 @@ import (
 	"testing"
 
 	"github.com/pthkit/pth/internal/safeglobals"
+	"github.com/pthkit/pth/tensor"
 )
 
 // torch2Gaps lists the PyTorch 2.6 fixtures (by file) that pth does not yet
 // read as PyTorch does, with the reason; the tests skip them by name so the
 // gap stays visible. Remove an entry when the fix lands.
-var torch2Gaps = map[string]string{
-	"testdata/fixtures/torch2/zip/conj_neg.pt": "pth ignores _rebuild_tensor_v2's metadata argument " +
-		"({'conj': True} / {'neg': True}): the conjugate and negative views read as their storage's plain values",
-	"testdata/fixtures/torch2/legacy/conj_neg.pt": "pth ignores _rebuild_tensor_v2's metadata argument " +
-		"({'conj': True} / {'neg': True}): the conjugate and negative views read as their storage's plain values",
-}
+var torch2Gaps = map[string]string{}
 
 // skipGap skips the test of a fixture listed in torch2Gaps.
 func skipGap(t *testing.T, file string) {
@@ -166,5 +165,92 @@ func TestConvertRoundTripTorch2(t *testing.T) {
 			}
 		}
 		t.Logf("weights_only=%v: PyTorch 2.x checked %d converted files", wo, len(got))
+	}
+}
+
+// TestConjNegTorch2 checks the conjugate and negative bits of PyTorch 2.6's
+// conj_neg fixtures against its manifest (TestFixtures checks their values),
+// and that Save writes them back as 2.6 does: the data.pkl of the zip fixture,
+// read and saved again, is byte-identical to the one torch.save wrote.
+func TestConjNegTorch2(t *testing.T) {
+	m := loadManifestFile(t, manifest2)
+	n := 0
+	for i := range m.Fixtures {
+		fx := &m.Fixtures[i]
+		if fx.Large || fx.Format == "pickle" {
+			continue
+		}
+		f, err := Open(fx.File, nil)
+		if err != nil {
+			t.Errorf("%s: %v", fx.File, err)
+			continue
+		}
+		lv := leaves(t, f.Root)
+		for _, want := range fx.Tensors {
+			var x *tensor.Tensor
+			switch v := lv[want.Path].(type) {
+			case *tensor.Tensor:
+				x = v
+			case *Parameter:
+				x = v.Tensor
+			default:
+				continue
+			}
+			if x.Conj != want.Conj || x.Neg != want.Neg {
+				t.Errorf("%s: %s: conj %v neg %v, PyTorch conj %v neg %v", fx.File, want.Path, x.Conj, x.Neg, want.Conj, want.Neg)
+			}
+			if want.Conj || want.Neg {
+				n++
+			}
+		}
+		f.Close()
+	}
+	if n < 4 {
+		t.Fatalf("only %d conjugate or negative views in the manifest", n)
+	}
+
+	const file = "testdata/fixtures/torch2/zip/conj_neg.pt"
+	f, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if err := SaveTo(&buf, "conj_neg", f.Root); err != nil {
+		t.Fatal(err)
+	}
+	pklOf := func(r io.ReaderAt, size int64) []byte {
+		zr, err := zip.NewReader(r, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := zr.Open("conj_neg/data.pkl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	orig, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pklOf(bytes.NewReader(buf.Bytes()), int64(buf.Len())), pklOf(bytes.NewReader(orig), int64(len(orig))); !bytes.Equal(got, want) {
+		t.Errorf("data.pkl differs from PyTorch 2.6's:\n got %q\nwant %q", got, want)
+	}
+	g, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := leaves(t, f.Root), leaves(t, g.Root)
+	for _, k := range []string{"conj", "neg", "plain"} {
+		x, y := a[k].(*tensor.Tensor), b[k].(*tensor.Tensor)
+		if x.Conj != y.Conj || x.Neg != y.Neg || !tensor.Equal(x, y) {
+			t.Errorf("%s: saved and read again: conj %v neg %v, was conj %v neg %v", k, y.Conj, y.Neg, x.Conj, x.Neg)
+		}
 	}
 }
