@@ -17,6 +17,13 @@ var ErrTensor = errors.New("modtree: bad tensor")
 // whose storage has already been resolved to a *tensor.Storage, checking with
 // tensor.Validate that the view lies inside the storage (errors wrap tensor.ErrBounds,
 // tensor.ErrShape, or ErrTensor for arguments of the wrong kind).
+//
+// The metadata, which PyTorch 2.x (torch.save and TorchScript's pickler) writes
+// for a conjugate or negative view, is a dict whose keys "conj" and "neg" set the
+// tensor's Conj and Neg bits (a key sets its bit whatever its value, as PyTorch
+// 2.6 reads it; None or {} sets none). Other keys are refused with an error
+// naming the key that wraps ErrTensor and errors.ErrUnsupported; a bit the dtype
+// cannot carry (conj on a real tensor) with one that wraps tensor.ErrDType.
 func RebuildTensor(args pickle.Tuple) (*tensor.Tensor, error) {
 	if len(args) < 4 {
 		return nil, fmt.Errorf("_rebuild_tensor_v2 with %d arguments: %w", len(args), ErrTensor)
@@ -45,6 +52,11 @@ func RebuildTensor(args pickle.Tuple) (*tensor.Tensor, error) {
 		rg, _ = args[4].(bool)
 	}
 	t := &tensor.Tensor{Storage: st, DType: st.DType, Shape: shape, Strides: strides, Offset: off, RequiresGrad: rg}
+	if len(args) > 6 {
+		if err := setMetadata(t, args[6]); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("_rebuild_tensor_v2: %w", err)
 	}
@@ -71,4 +83,27 @@ func int64s(v pickle.Value) ([]int64, error) {
 		out[i] = n
 	}
 	return out, nil
+}
+
+// setMetadata applies _rebuild_tensor_v2's metadata argument to t.
+func setMetadata(t *tensor.Tensor, md pickle.Value) error {
+	if md == nil {
+		return nil
+	}
+	d, ok := md.(*pickle.Dict)
+	if !ok {
+		return fmt.Errorf("_rebuild_tensor_v2 metadata is %s, not a dict: %w", describe(md), ErrTensor)
+	}
+	for _, e := range d.Entries {
+		switch e.Key {
+		case "conj":
+			t.Conj = true
+		case "neg":
+			t.Neg = true
+		default:
+			return fmt.Errorf("_rebuild_tensor_v2 metadata key %s (PyTorch writes only 'conj' and 'neg'): %w: %w",
+				pickle.Sprint(e.Key), ErrTensor, errors.ErrUnsupported)
+		}
+	}
+	return nil
 }
