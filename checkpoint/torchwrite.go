@@ -21,7 +21,9 @@ import (
 // copied from a file section or converted just before it is written. The
 // pickle mirrors pth's lowering of a state_dict (which is checked against
 // PyTorch): an OrderedDict REDUCE with SETITEMS of _rebuild_tensor_v2 calls
-// over ('storage', torch.<X>Storage, key, 'cpu', numel) persistent ids, then
+// over ('storage', torch.<X>Storage, key, 'cpu', numel) persistent ids (with
+// PyTorch 2.x's metadata argument {'conj': True} / {'neg': True} for a
+// conjugate or negative view whose storage is copied as stored), then
 // BUILD {'_metadata': OrderedDict} when the source had one. Cases this
 // writer does not cover (dtypes without a storage class, quantized tensors)
 // go through pth.SaveStateDict.
@@ -66,8 +68,10 @@ func writeTorchStream(src Checkpoint, w io.Writer, archive string, plan []item, 
 		}
 		var key int
 		offset, shape, strides := t.Offset, t.Shape, t.Strides
+		stored := false // the source's storage, written as it is stored
 		switch {
 		case isTorch && it.dtype == t.DType:
+			stored = true
 			k, ok := byStorage[t.Storage]
 			if !ok {
 				k = len(storages)
@@ -76,14 +80,18 @@ func writeTorchStream(src Checkpoint, w io.Writer, archive string, plan []item, 
 			}
 			key = k
 		default:
-			view := fmt.Sprintf("%p/%d/%v/%v", t.Storage, t.Offset, t.Shape, t.Strides)
+			// A conjugate or negative view of a storage has other values than a
+			// plain view of it: the bits are part of the key.
+			view := fmt.Sprintf("%p/%d/%v/%v/%v/%v", t.Storage, t.Offset, t.Shape, t.Strides, t.Conj, t.Neg)
 			k, ok := byView[view]
 			if !ok || !isTorch {
 				k = len(storages)
 				byView[view] = k
-				name, dt := it.name, it.dtype
+				name, dt, flags := it.name, it.dtype, t.HasConjNeg()
 				storages = append(storages, &outStorage{dtype: dt, nbytes: it.bytes, write: func(w io.Writer) error {
-					if sec, ok := sectionFor(src, name, dt); ok {
+					// A file section holds a view's stored bytes, not the values of a
+					// conjugate or negative view.
+					if sec, ok := sectionFor(src, name, dt); ok && !flags {
 						_, err := io.Copy(w, sec)
 						return err
 					}
@@ -106,6 +114,11 @@ func writeTorchStream(src Checkpoint, w io.Writer, archive string, plan []item, 
 			pid, offset, ints(shape), ints(strides), t.RequiresGrad,
 			&pickle.Object{Kind: pickle.Reduce, Callable: gOrderedDict, Args: pickle.Tuple{}},
 		}}
+		if stored && t.HasConjNeg() {
+			// The stored bytes with the bits, as PyTorch 2.x writes the view
+			// (the cast storages above hold resolved values).
+			obj.Args = append(obj.Args, tensorMetadata(t))
+		}
 		root.Items = append(root.Items, pickle.Entry{Key: it.name, Value: obj})
 	}
 	if meta != nil {
@@ -162,6 +175,20 @@ func storageWriter(c *torchCheckpoint, s *tensor.Storage) func(io.Writer) error 
 		_, err = w.Write(b)
 		return err
 	}
+}
+
+// tensorMetadata is _rebuild_tensor_v2's metadata argument for a conjugate
+// or negative view, as PyTorch 2.x writes it (and pth's lowering: lower.go):
+// {'neg': True, 'conj': True}, with only the keys of the bits that are set.
+func tensorMetadata(t *tensor.Tensor) *pickle.Dict {
+	md := pickle.NewDict()
+	if t.Neg {
+		md.Set("neg", true)
+	}
+	if t.Conj {
+		md.Set("conj", true)
+	}
+	return md
 }
 
 func ints(v []int64) pickle.Tuple {
