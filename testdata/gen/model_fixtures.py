@@ -36,7 +36,9 @@ The script also serves the Go tests as an oracle (sub-commands, reading JSON arg
 import hashlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 import torch
 import torch.nn as nn
@@ -98,7 +100,12 @@ class ConstNet(nn.Module):
 
 
 def save_kept(path, write):
-    """Calls write(p) to write the file at path; with torch 2.x keeps an equivalent existing file.
+    """Calls write(p) to write the file at path, atomically; with torch 2.x keeps an equivalent existing file.
+
+    The file is written under its own name in a fresh temporary directory next to path
+    (torch.save and torch.jit.save name the archive's folder after the file) and renamed
+    into place, so a reader, or a second generator run at the same time, never sees a
+    partly written file.
 
     torch 2.x puts a fresh .data/serialization_id in every zip and TorchScript archive, and
     the legacy stream's storage keys are memory addresses: an existing file is kept when its
@@ -106,18 +113,30 @@ def save_kept(path, write):
     (legacy) when torch.load reads an equal object from both (roundtrip_check.compare), so
     regenerating does not rewrite committed files that say the same thing.
     """
-    if not TORCH2 or not os.path.exists(path):
-        write(path)
-        return
-    d = os.path.join(os.path.dirname(path), ".new")
-    os.makedirs(d, exist_ok=True)
-    new = os.path.join(d, os.path.basename(path))
-    write(new)
-    if _same_file(path, new):
-        os.remove(new)
-    else:
-        os.replace(new, path)
-    os.rmdir(d)
+    d = tempfile.mkdtemp(prefix=".new-", dir=os.path.dirname(path))
+    try:
+        new = os.path.join(d, os.path.basename(path))
+        write(new)
+        if TORCH2 and os.path.exists(path) and _same_file(path, new):
+            os.remove(new)
+        else:
+            os.replace(new, path)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def write_json(path, obj):
+    """Writes obj as indented JSON and a newline to path, atomically (temporary file, rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".json", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.remove(tmp)
+        raise
 
 
 def _same_file(old, new):
@@ -157,9 +176,7 @@ def write_constants(out_dir):
         "constants": [tensor_record("c%d" % i, c) for i, c in enumerate(consts)],
         "state_dict": state_dict_record(torch.jit.load(p).state_dict()),
     }
-    with open(os.path.join(out_dir, "constants.json"), "w") as f:
-        json.dump(rec, f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_json(os.path.join(out_dir, "constants.json"), rec)
 
 
 class Typed(nn.Module):
@@ -187,10 +204,9 @@ def write_typed(out_dir):
     save_kept(p, lambda f: torch.jit.save(torch.jit.script(m), f))
     loaded = torch.jit.load(p)
     attrs = {k: getattr(loaded, k) for k in ("sizes", "scales", "table", "label", "flag")}
-    with open(os.path.join(out_dir, "typed.json"), "w") as f:
-        json.dump({"file": os.path.basename(p), "attrs": attrs,
-                   "state_dict": state_dict_record(loaded.state_dict())}, f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_json(os.path.join(out_dir, "typed.json"),
+               {"file": os.path.basename(p), "attrs": attrs,
+                "state_dict": state_dict_record(loaded.state_dict())})
 
 
 def build(name):
@@ -318,9 +334,7 @@ def generate(large):
         manifest = {"torch": torch.__version__}
         for name in ("simplenet", "convbn"):
             write_model(name, SMALL_DIR, manifest)
-        with open(os.path.join(SMALL_DIR, "manifest.json"), "w") as f:
-            json.dump(manifest, f, indent=1, sort_keys=True)
-            f.write("\n")
+        write_json(os.path.join(SMALL_DIR, "manifest.json"), manifest)
         write_constants(SMALL_DIR)
         write_typed(SMALL_DIR)
     else:
@@ -328,9 +342,8 @@ def generate(large):
         manifest = {"torch": torch.__version__}
         for name in ("mobilenet_v3_small", "resnet18"):
             write_model(name, LARGE_DIR, manifest)
-        with open(os.path.join(LARGE_DIR, "manifest.json"), "w") as f:
-            json.dump(manifest, f, indent=1, sort_keys=True)
-            f.write("\n")
+        # Last: its presence tells the tests that every file is in place.
+        write_json(os.path.join(LARGE_DIR, "manifest.json"), manifest)
 
 
 def check_extract(name, original, extracted):
