@@ -1011,7 +1011,22 @@ func rebuildFromTypeV2(in *interpreter, o *pickle.Object) (Value, error) {
 // ---- containers and small values ----
 
 func rebuildOrderedDict(in *interpreter, o *pickle.Object) (Value, error) {
-	od := &OrderedDict{Dict: pickle.NewDictSize(len(o.Items))}
+	od := &OrderedDict{}
+	if in.tree && len(o.Args) == 0 {
+		// A tree: nothing else holds o, so its items become the dict's entries
+		// in place (a state_dict of 20,000 tensors need not be copied).
+		for i := range o.Items {
+			iv, err := in.value(o.Items[i].Value)
+			if err != nil {
+				return nil, &keyError{key: keyName(o.Items[i].Key), err: err}
+			}
+			o.Items[i].Value = iv
+		}
+		od.Dict = pickle.NewDictOf(o.Items)
+		o.Items = nil
+		return in.orderedDictState(od, o)
+	}
+	od.Dict = pickle.NewDictSize(len(o.Items))
 	in.seen[o] = od // entries may refer back to the dict
 	// OrderedDict(iterable) is legal but torch never writes it; items usually come from SETITEMS.
 	if len(o.Args) == 1 {
@@ -1024,6 +1039,11 @@ func rebuildOrderedDict(in *interpreter, o *pickle.Object) (Value, error) {
 	if err := in.fillDict(od.Dict, o.Items); err != nil {
 		return nil, err
 	}
+	return in.orderedDictState(od, o)
+}
+
+// orderedDictState applies o's BUILD state (the _metadata attribute, others) to od.
+func (in *interpreter) orderedDictState(od *OrderedDict, o *pickle.Object) (Value, error) {
 	if o.Built && o.State != nil {
 		st, err := in.value(o.State)
 		if err != nil {

@@ -132,6 +132,23 @@ func NewDictSize(n int) *Dict {
 	return d
 }
 
+// NewDictOf returns the dict that setting entries in order gives (a later
+// entry with an equal key replaces the earlier one's value in its position,
+// as Set does), built in the storage of entries itself: the caller must not
+// use entries afterwards.
+func NewDictOf(entries []Entry) *Dict {
+	d := &Dict{Entries: entries[:0]}
+	if len(entries) >= smallDict {
+		d.index = make(map[any]int, len(entries))
+	}
+	for _, e := range entries {
+		// Set writes at most at the position being read: e is already copied.
+		d.Set(e.Key, e.Value)
+	}
+	clear(entries[len(d.Entries):])
+	return d
+}
+
 // Len returns the number of entries.
 func (d *Dict) Len() int { return len(d.Entries) }
 
