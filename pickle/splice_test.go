@@ -101,3 +101,28 @@ func TestSplicer(t *testing.T) {
 		t.Fatalf("MaxMemo: %v, generic: %v", e1, e2)
 	}
 }
+
+// NewDictOf gives what Set gives entry by entry (Python's dict semantics:
+// first position, last value), small and indexed alike.
+func TestNewDictOf(t *testing.T) {
+	for _, n := range []int{3, 40} {
+		var entries []Entry
+		for i := 0; i < n; i++ {
+			entries = append(entries, Entry{Key: string(rune('a' + i%7)), Value: int64(i)})
+		}
+		entries = append(entries, Entry{Key: int64(1), Value: "x"}, Entry{Key: true, Value: "y"}) // True == 1
+		want := NewDict()
+		for _, e := range entries {
+			want.Set(e.Key, e.Value)
+		}
+		got := NewDictOf(append([]Entry{}, entries...))
+		if !reflect.DeepEqual(got.Entries, want.Entries) {
+			t.Fatalf("n=%d: %v, want %v", n, got.Entries, want.Entries)
+		}
+		for _, e := range want.Entries {
+			if v, ok := got.Get(e.Key); !ok || v != e.Value {
+				t.Errorf("n=%d: Get(%v) = %v, %v", n, e.Key, v, ok)
+			}
+		}
+	}
+}
