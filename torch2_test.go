@@ -93,6 +93,9 @@ func TestWeightsOnlyFixturesTorch2(t *testing.T) {
 // must see this checkout at the same path. The test skips when it is unset.
 func TestConvertRoundTripTorch2(t *testing.T) {
 	prefix := strings.Fields(os.Getenv("PTH_TORCH2"))
+	if len(prefix) == 0 && os.Getenv("CI") != "" {
+		t.Fatal("CI is set but PTH_TORCH2 is not: .ci/run sets up the PyTorch 2.x peer (testdata/gen/torch2_chroot.sh --setup)")
+	}
 	if len(prefix) == 0 {
 		t.Skip("PTH_TORCH2 is not set (a command prefix running Python with PyTorch 2.x, " +
 			"e.g. PTH_TORCH2='chroot /var/tmp/trixie python3')")

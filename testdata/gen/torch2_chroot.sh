@@ -3,6 +3,8 @@
 # torchvision 0.21 and numpy 2.2, in a chroot next to the machine's own PyTorch 1.13.
 #
 #     sudo testdata/gen/torch2_chroot.sh            # from anywhere in the checkout
+#     sudo testdata/gen/torch2_chroot.sh --setup    # steps 1 and 2 only (.ci/run, before the
+#                                                   # round trips against PyTorch 2.x)
 #
 # 1. Builds the trixie root at $TRIXIE_ROOT (default /var/tmp/trixie) with debootstrap,
 #    unless it already runs `import torch, torchvision, numpy` (idempotent; needs network
@@ -38,4 +40,7 @@ mkdir -p "$ROOT$REPO"
 mountpoint -q "$ROOT$REPO" || mount --bind "$REPO" "$ROOT$REPO"
 
 chroot "$ROOT" python3 -c 'import torch, numpy, torchvision; print("torch", torch.__version__, "numpy", numpy.__version__, "torchvision", torchvision.__version__)'
+if [ "${1:-}" = "--setup" ]; then
+	exit 0
+fi
 chroot "$ROOT" sh -c "cd '$REPO' && python3 testdata/gen/gen_fixtures.py && python3 testdata/gen/model_fixtures.py"
