@@ -33,7 +33,14 @@ func needTorch(t *testing.T) {
 // "" when PyTorch finds them equal, else the difference it reports.
 func checkPairs(t *testing.T, pairs [][2]string, weightsOnly bool) map[string]string {
 	t.Helper()
-	args := []string{"testdata/gen/roundtrip_check.py", "--pairs", "-"}
+	return checkPairsWith(t, []string{torchPython}, "testdata/gen/roundtrip_check.py", pairs, weightsOnly)
+}
+
+// checkPairsWith is checkPairs under the Python that the command prefix python
+// runs (PTH_TORCH2's for PyTorch 2.x), with the script at script.
+func checkPairsWith(t *testing.T, python []string, script string, pairs [][2]string, weightsOnly bool) map[string]string {
+	t.Helper()
+	args := append(append([]string{}, python[1:]...), script, "--pairs", "-")
 	if weightsOnly {
 		args = append(args, "--weights-only")
 	}
@@ -41,13 +48,13 @@ func checkPairs(t *testing.T, pairs [][2]string, weightsOnly bool) map[string]st
 	for _, p := range pairs {
 		in.WriteString(p[0] + "\t" + p[1] + "\n")
 	}
-	cmd := exec.Command(torchPython, args...)
+	cmd := exec.Command(python[0], args...)
 	cmd.Stdin = strings.NewReader(in.String())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if _, exit := err.(*exec.ExitError); err != nil && !exit {
-		t.Fatalf("roundtrip_check: %v\n%s", err, stderr.String())
+		t.Fatalf("%s roundtrip_check: %v\n%s", strings.Join(python, " "), err, stderr.String())
 	}
 	res := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -3,11 +3,9 @@ package pth
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,41 +125,7 @@ func TestConvertRoundTripTorch2(t *testing.T) {
 		t.Fatalf("only %d weights-only fixtures converted", len(pairs[true]))
 	}
 	for _, wo := range []bool{true, false} {
-		args := append(prefix[1:], filepath.Join(root, "testdata/gen/roundtrip_check.py"), "--pairs", "-")
-		if wo {
-			args = append(args, "--weights-only")
-		}
-		var in strings.Builder
-		for _, p := range pairs[wo] {
-			in.WriteString(p[0] + "\t" + p[1] + "\n")
-		}
-		cmd := exec.Command(prefix[0], args...)
-		cmd.Stdin = strings.NewReader(in.String())
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		outb, err := cmd.Output()
-		if _, exit := err.(*exec.ExitError); err != nil && !exit {
-			t.Fatalf("%s: %v\n%s", strings.Join(prefix, " "), err, stderr.String())
-		}
-		got := map[string]string{}
-		for _, line := range strings.Split(strings.TrimSpace(string(outb)), "\n") {
-			var r struct {
-				Orig       string  `json:"orig"`
-				Equal      bool    `json:"equal"`
-				Difference *string `json:"difference"`
-			}
-			if err := json.Unmarshal([]byte(line), &r); err != nil {
-				t.Fatalf("roundtrip_check output %q: %v\n%s", line, err, stderr.String())
-			}
-			switch {
-			case r.Equal:
-				got[r.Orig] = ""
-			case r.Difference != nil:
-				got[r.Orig] = *r.Difference
-			default:
-				got[r.Orig] = "not equal"
-			}
-		}
+		got := checkPairsWith(t, prefix, filepath.Join(root, "testdata/gen/roundtrip_check.py"), pairs[wo], wo)
 		for _, p := range pairs[wo] {
 			if r, ok := got[p[0]]; !ok || r != "" {
 				t.Errorf("%s: PyTorch 2.x (weights_only=%v): %q", p[0], wo, r)
