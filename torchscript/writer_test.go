@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -76,15 +75,15 @@ type jsonArray struct {
 	Data  []float64 `json:"data"`
 }
 
-// TestSaveRunsInPyTorch writes Go models as TorchScript, has torch.jit.load run them
-// with no Python class definitions, and compares PyTorch's outputs with Go's.
-func TestSaveRunsInPyTorch(t *testing.T) {
-	py := modtreetest.Python(t)
-	for _, tc := range []struct {
-		name string
-		m    nn.Forwarder
-		x    *nn.Tensor
-	}{
+type saveCase struct {
+	name string
+	m    nn.Forwarder
+	x    *nn.Tensor
+}
+
+// saveCases are the Go models TestSaveRunsInPyTorch writes, freshly built.
+func saveCases() []saveCase {
+	return []saveCase{
 		{"simplenet", NewSimpleNet(), randInput(3, 10)},
 		{"convnet", convNet(), randInput(2, 3, 12, 12)},
 		{"seq1d", nn.NewSequential(
@@ -102,46 +101,62 @@ func TestSaveRunsInPyTorch(t *testing.T) {
 			nn.NewHardsigmoid(),
 			nn.NewSoftmax(-1),
 		), randInput(3, 4, 10)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.m.Module().Eval()
-			path := filepath.Join(t.TempDir(), tc.name+".pt")
-			if err := torchscript.Save(path, tc.m); err != nil {
-				t.Fatal(err)
-			}
-			want := tc.m.Forward(tc.x)
+	}
+}
 
-			in := []jsonArray{{Shape: tc.x.Shape}}
-			for _, v := range tc.x.Data {
-				in[0].Data = append(in[0].Data, float64(v))
-			}
-			stdin, _ := json.Marshal(in)
-			cmd := exec.Command(py, modtreetest.Generator(), "run-script", path)
-			cmd.Stdin = bytes.NewReader(stdin)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("torch.jit.load/run failed: %v\n%s", err, stderr.Bytes())
-			}
-			var got jsonArray
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatal(err)
-			}
-			if len(got.Data) != len(want.Data) || len(got.Shape) != len(want.Shape) {
-				t.Fatalf("PyTorch output shape %v, Go %v", got.Shape, want.Shape)
-			}
-			for i := range got.Shape {
-				if got.Shape[i] != want.Shape[i] {
-					t.Fatalf("PyTorch output shape %v, Go %v", got.Shape, want.Shape)
-				}
-			}
-			for i := range got.Data {
-				if d := math.Abs(got.Data[i] - float64(want.Data[i])); d > 1e-5 {
-					t.Errorf("output %d: PyTorch %v, Go %v", i, got.Data[i], want.Data[i])
-				}
+// TestSaveRunsInPyTorch writes Go models as TorchScript, has torch.jit.load run them
+// with no Python class definitions, and compares PyTorch's outputs with Go's: under
+// Debian's PyTorch 1.13 and, when PTH_TORCH2 is set, PyTorch 2.x
+// (modtreetest.PyTorches).
+func TestSaveRunsInPyTorch(t *testing.T) {
+	for _, py := range modtreetest.PyTorches() {
+		t.Run(py.Name, func(t *testing.T) {
+			py.Require(t)
+			dir := py.TempDir(t)
+			for _, tc := range saveCases() {
+				t.Run(tc.name, func(t *testing.T) { saveAndRun(t, py, dir, tc) })
 			}
 		})
+	}
+}
+
+func saveAndRun(t *testing.T, py modtreetest.PyTorch, dir string, tc saveCase) {
+	tc.m.Module().Eval()
+	path := filepath.Join(dir, tc.name+".pt")
+	if err := torchscript.Save(path, tc.m); err != nil {
+		t.Fatal(err)
+	}
+	want := tc.m.Forward(tc.x)
+
+	in := []jsonArray{{Shape: tc.x.Shape}}
+	for _, v := range tc.x.Data {
+		in[0].Data = append(in[0].Data, float64(v))
+	}
+	stdin, _ := json.Marshal(in)
+	cmd := py.Command(modtreetest.Generator(), "run-script", path)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("torch.jit.load/run (%s) failed: %v\n%s", py.Name, err, stderr.Bytes())
+	}
+	var got jsonArray
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Data) != len(want.Data) || len(got.Shape) != len(want.Shape) {
+		t.Fatalf("PyTorch (%s) output shape %v, Go %v", py.Name, got.Shape, want.Shape)
+	}
+	for i := range got.Shape {
+		if got.Shape[i] != want.Shape[i] {
+			t.Fatalf("PyTorch (%s) output shape %v, Go %v", py.Name, got.Shape, want.Shape)
+		}
+	}
+	for i := range got.Data {
+		if d := math.Abs(got.Data[i] - float64(want.Data[i])); d > 1e-5 {
+			t.Errorf("output %d: PyTorch (%s) %v, Go %v", i, py.Name, got.Data[i], want.Data[i])
+		}
 	}
 }
 
