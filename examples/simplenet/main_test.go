@@ -6,25 +6,24 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/pthkit/pth/modtree/modtreetest"
 	"github.com/pthkit/pth/nn"
 	"github.com/pthkit/pth/npy"
 )
 
 const fixtures = "../../testdata/nn"
 
-func python(t *testing.T) string {
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import torch, numpy").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PyTorch is required in CI: %v", err)
-		}
-		t.Skip("no /usr/bin/python3 with torch")
+// abs makes a path absolute: PTH_TORCH2's Python may run in a chroot, which starts in
+// its own root directory.
+func abs(t *testing.T, path string) string {
+	p, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return py
+	return p
 }
 
 func readNpy(t *testing.T, path string) *nn.Tensor {
@@ -77,23 +76,28 @@ func TestPyTorchSavedLoadsInGo(t *testing.T) {
 }
 
 // TestGoSavedLoadsInPyTorch: Go saves a seeded SimpleNet; PyTorch loads it with
-// load_state_dict(strict=True) and gets Go's outputs.
+// load_state_dict(strict=True) and gets Go's outputs. It runs under Debian's PyTorch
+// 1.13 and, when PTH_TORCH2 is set, PyTorch 2.x (modtreetest.PyTorches).
 func TestGoSavedLoadsInPyTorch(t *testing.T) {
-	py := python(t)
-	dir := t.TempDir()
-	sd := filepath.Join(dir, "sd.pth")
-	in := filepath.Join(fixtures, "simplenet.pth.in.npy")
-	var out bytes.Buffer
-	if err := run(options{Save: sd, Seed: 7}, &out); err != nil {
-		t.Fatal(err)
+	for _, py := range modtreetest.PyTorches() {
+		t.Run(py.Name, func(t *testing.T) {
+			py.Require(t, "numpy")
+			dir := py.TempDir(t)
+			sd := filepath.Join(dir, "sd.pth")
+			in := abs(t, filepath.Join(fixtures, "simplenet.pth.in.npy"))
+			var out bytes.Buffer
+			if err := run(options{Save: sd, Seed: 7}, &out); err != nil {
+				t.Fatal(err)
+			}
+			goOut := runJSON(t, options{Load: sd, Input: in})
+			pyOut := filepath.Join(dir, "py.npy")
+			cmd := py.Command(abs(t, "../../testdata/gen/nn_fixtures.py"), "check-simplenet", sd, in, pyOut)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("PyTorch (%s) could not load Go's state_dict: %v\n%s", py.Name, err, msg)
+			}
+			assertRows(t, "PyTorch ("+py.Name+") on Go's weights", goOut, readNpy(t, pyOut))
+		})
 	}
-	goOut := runJSON(t, options{Load: sd, Input: in})
-	pyOut := filepath.Join(dir, "py.npy")
-	cmd := exec.Command(py, "../../testdata/gen/nn_fixtures.py", "check-simplenet", sd, in, pyOut)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("PyTorch could not load Go's state_dict: %v\n%s", err, msg)
-	}
-	assertRows(t, "PyTorch on Go's weights", goOut, readNpy(t, pyOut))
 }
 
 // TestWalkThrough runs the default walk-through in a temporary directory.
@@ -122,28 +126,33 @@ func TestWalkThrough(t *testing.T) {
 }
 
 // TestSaveScriptRunsInPyTorch: --save-script writes SimpleNet as TorchScript;
-// torch.jit.load opens it with no Python class and gives Go's outputs.
+// torch.jit.load opens it with no Python class and gives Go's outputs, under Debian's
+// PyTorch 1.13 and, when PTH_TORCH2 is set, PyTorch 2.x (modtreetest.PyTorches).
 func TestSaveScriptRunsInPyTorch(t *testing.T) {
-	py := python(t)
-	dir := t.TempDir()
-	sd, script := filepath.Join(dir, "sd.pth"), filepath.Join(dir, "script.pt")
-	in := filepath.Join(fixtures, "simplenet.pth.in.npy")
-	if err := run(options{Save: sd, Seed: 11}, &bytes.Buffer{}); err != nil {
-		t.Fatal(err)
-	}
-	goOut := runJSON(t, options{Load: sd, Input: in, SaveScript: script})
-	pyOut := filepath.Join(dir, "py.npy")
-	prog := `
+	for _, py := range modtreetest.PyTorches() {
+		t.Run(py.Name, func(t *testing.T) {
+			py.Require(t, "numpy")
+			dir := py.TempDir(t)
+			sd, script := filepath.Join(dir, "sd.pth"), filepath.Join(dir, "script.pt")
+			in := abs(t, filepath.Join(fixtures, "simplenet.pth.in.npy"))
+			if err := run(options{Save: sd, Seed: 11}, &bytes.Buffer{}); err != nil {
+				t.Fatal(err)
+			}
+			goOut := runJSON(t, options{Load: sd, Input: in, SaveScript: script})
+			pyOut := filepath.Join(dir, "py.npy")
+			prog := `
 import sys, numpy, torch
 m = torch.jit.load(sys.argv[1])
 with torch.no_grad():
     y = m(torch.from_numpy(numpy.load(sys.argv[2])))
 numpy.save(sys.argv[3], y.numpy())
 `
-	if msg, err := exec.Command(py, "-c", prog, script, in, pyOut).CombinedOutput(); err != nil {
-		t.Fatalf("torch.jit.load could not run Go's archive: %v\n%s", err, msg)
+			if msg, err := py.Command("-c", prog, script, in, pyOut).CombinedOutput(); err != nil {
+				t.Fatalf("torch.jit.load (%s) could not run Go's archive: %v\n%s", py.Name, err, msg)
+			}
+			assertRows(t, "TorchScript run by PyTorch ("+py.Name+")", goOut, readNpy(t, pyOut))
+		})
 	}
-	assertRows(t, "TorchScript run by PyTorch", goOut, readNpy(t, pyOut))
 }
 
 // TestLoadWholeModelFiles: --load takes entire-model pickles and TorchScript archives
