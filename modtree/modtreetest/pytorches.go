@@ -48,6 +48,9 @@ var (
 // import torch fails the test (it was asked for explicitly).
 func (p PyTorch) Require(t testing.TB, modules ...string) {
 	t.Helper()
+	if len(p.prefix) == 0 && os.Getenv("CI") != "" {
+		t.Fatalf("CI is set but %s is not: .ci/run sets up the PyTorch 2.x peer (testdata/gen/torch2_chroot.sh --setup)", p.env)
+	}
 	if len(p.prefix) == 0 {
 		t.Skipf("%s is not set (a command prefix running Python with PyTorch 2.x, "+
 			"e.g. %s='chroot /var/tmp/trixie python3'; see testdata/gen/torch2_chroot.sh)", p.env, p.env)
