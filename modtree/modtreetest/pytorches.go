@@ -44,7 +44,8 @@ var (
 // Require makes sure this Python can import torch (and modules, e.g. "numpy").
 // /usr/bin/python3 behaves as Python does: without PyTorch the test skips,
 // unless CI is set, where it fails. PTH_TORCH2's Python skips, naming the
-// variable, when the variable is unset; when it is set, a Python that cannot
+// variable, when the variable is unset (under CI, which sets it, it fails);
+// when it is set, a Python that cannot
 // import torch fails the test (it was asked for explicitly).
 func (p PyTorch) Require(t testing.TB, modules ...string) {
 	t.Helper()
