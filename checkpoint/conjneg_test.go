@@ -11,13 +11,6 @@ import (
 	"github.com/pthkit/pth/tensor"
 )
 
-// conjNegGaps lists the conversions of TestConvertConjNeg that pth does not
-// yet do right, with the reason; remove an entry when the fix lands.
-var conjNegGaps = map[string]string{
-	"testdata/fixtures/torch2/zip/conj_neg.pt → .safetensors": "torchCheckpoint.section (section.go) hands out a " +
-		"view's stored bytes as its values for conjugate and negative views too; it must decline them (t.HasConjNeg())",
-}
-
 // TestConvertConjNeg converts PyTorch 2.6's conjugate and negative views
 // (testdata/fixtures/torch2/*/conj_neg.pt) to every format that can hold
 // their dtypes. Formats without the bits get the resolved values, PyTorch's
@@ -48,11 +41,6 @@ func TestConvertConjNeg(t *testing.T) {
 		}
 		in := filepath.Join("..", fx.File)
 		for _, ext := range []string{".safetensors", ".npz", ".pt"} {
-			if why, ok := conjNegGaps[fx.File+" → "+ext]; ok {
-				t.Logf("known gap, skipped: %s → %s: %s", fx.File, ext, why)
-				n += len(fx.Tensors)
-				continue
-			}
 			out := filepath.Join(t.TempDir(), "x"+ext)
 			if _, err := Convert(in, out, Options{}); err != nil {
 				t.Fatalf("%s → %s: %v", fx.File, ext, err)

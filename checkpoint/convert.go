@@ -516,7 +516,7 @@ func writeTorch(src Checkpoint, path string, plan []item, r *Report, step func(i
 			return err
 		}
 		if t.DType != it.dtype {
-			key := fmt.Sprintf("%p/%d/%v/%v", t.Storage, t.Offset, t.Shape, t.Strides)
+			key := fmt.Sprintf("%p/%d/%v/%v/%v/%v", t.Storage, t.Offset, t.Shape, t.Strides, t.Conj, t.Neg)
 			if c, ok := cast[key]; ok {
 				t = c
 			} else {

@@ -66,7 +66,8 @@ func torchRecords(f *pth.File, fh *os.File) map[string]pth.Record {
 
 func (c *torchCheckpoint) section(name string) (*io.SectionReader, bool) {
 	t, ok := c.byName[name]
-	if !ok || c.recs == nil || t.Storage == nil || t.Quant != nil || !t.IsContiguous() {
+	// Conjugate and negative views' values are not their stored bytes.
+	if !ok || c.recs == nil || t.Storage == nil || t.Quant != nil || t.HasConjNeg() || !t.IsContiguous() {
 		return nil, false
 	}
 	r, ok := c.recs[t.Storage.Key]
