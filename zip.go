@@ -38,14 +38,14 @@ func (l *loader) readZip() error {
 		}
 	}
 	l.file.Format = FormatZip
-	if zr.Lookup(prefix+"constants.pkl") != nil {
+	if zr.Find(prefix+"constants.pkl") != nil {
 		l.file.Format = FormatTorchScript
 		if l.opts.WeightsOnly {
 			return &Error{File: l.name, Offset: -1, Err: errorf(ErrWeightsOnly, "Cannot use ``weights_only=True`` with TorchScript archives passed to ``torch.load``.")}
 		}
 	}
 	bigEndian := false
-	if r := zr.Lookup(prefix + "byteorder"); r != nil {
+	if r := zr.Find(prefix + "byteorder"); r != nil {
 		b, err := l.zipBytes(r, 16)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (l *loader) readZip() error {
 		}
 	}
 	pklName := prefix + "data.pkl"
-	pkl := zr.Lookup(pklName)
+	pkl := zr.Find(pklName)
 	if pkl == nil {
 		return &Error{File: l.name, Record: pklName, Offset: -1, Err: errorf(ErrMissingRecord, "no data.pkl record")}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -69,11 +70,14 @@ type Record struct {
 // Reader is an open archive.
 type Reader struct {
 	records []*Record
-	byName  map[string]*Record
-	dups    []string
-	r       io.ReaderAt
-	size    int64
-	lim     Limits
+	// byName and dups are built on the first Lookup or Duplicates: an open
+	// that only needs a few names (Find) never hashes 20,000 of them.
+	index  sync.Once
+	byName map[string]*Record
+	dups   []string
+	r      io.ReaderAt
+	size   int64
+	lim    Limits
 }
 
 // NewReader reads the directory of the archive in r (size bytes) with DefaultLimits.
@@ -243,7 +247,7 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	// either a buffer readAt just filled or a slice of the tail buffer buf,
 	// which nothing writes to after the read above.
 	cd := unsafe.String(unsafe.SliceData(cdb), len(cdb))
-	z := &Reader{r: r, size: size, lim: lim, byName: make(map[string]*Record, entries)}
+	z := &Reader{r: r, size: size, lim: lim}
 	recs := make([]Record, entries)
 	z.records = make([]*Record, entries)
 	maxName := 0
@@ -279,22 +283,6 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		p += centralLen + nlen + xlen + clen
 		maxName = max(maxName, nlen)
 		z.records[i] = rec
-	}
-	// Index by name, last record first, so that each name ends up with its
-	// first record in one map operation per record; a map that did not grow
-	// means a duplicate name, listed (rarely) in a second pass.
-	dup := false
-	for i := len(recs) - 1; i >= 0; i-- {
-		n := len(z.byName)
-		z.byName[recs[i].Name] = &recs[i]
-		dup = dup || len(z.byName) == n
-	}
-	if dup {
-		for i := range recs {
-			if z.byName[recs[i].Name] != &recs[i] {
-				z.dups = append(z.dups, recs[i].Name)
-			}
-		}
 	}
 	if err := z.readLocalHeaders(cdOff, cdSize, localLen+maxName); err != nil {
 		return nil, err
@@ -485,12 +473,50 @@ func (z *Reader) checkOverlap(cd span) error {
 // Records returns the records in central directory order. The slice is shared.
 func (z *Reader) Records() []*Record { return z.records }
 
-// Lookup returns the first record with the given full name, or nil.
-func (z *Reader) Lookup(name string) *Record { return z.byName[name] }
+// Lookup returns the first record with the given full name, or nil. The
+// first call indexes every name; for a few names, Find costs less.
+func (z *Reader) Lookup(name string) *Record {
+	z.index.Do(z.buildIndex)
+	return z.byName[name]
+}
+
+// Find returns the first record with the given full name, or nil, by a scan
+// of the directory (no index is built).
+func (z *Reader) Find(name string) *Record {
+	for _, r := range z.records {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
 
 // Duplicates returns names that occur more than once (after the first), in
 // directory order. PyTorch's reader would pick one of them unpredictably.
-func (z *Reader) Duplicates() []string { return z.dups }
+func (z *Reader) Duplicates() []string {
+	z.index.Do(z.buildIndex)
+	return z.dups
+}
+
+// buildIndex indexes the records by name, last record first, so that each
+// name ends up with its first record in one map operation per record; a map
+// that did not grow means a duplicate name, listed (rarely) in a second pass.
+func (z *Reader) buildIndex() {
+	z.byName = make(map[string]*Record, len(z.records))
+	dup := false
+	for i := len(z.records) - 1; i >= 0; i-- {
+		n := len(z.byName)
+		z.byName[z.records[i].Name] = z.records[i]
+		dup = dup || len(z.byName) == n
+	}
+	if dup {
+		for _, r := range z.records {
+			if z.byName[r.Name] != r {
+				z.dups = append(z.dups, r.Name)
+			}
+		}
+	}
+}
 
 // Prefix returns the top-level folder of entry #0 ("archive" for
 // "archive/data.pkl"), as PyTorch's reader does; ErrNoPrefix if it has none.
