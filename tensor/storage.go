@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,39 +32,52 @@ type sizer interface{ Size() int64 }
 // The returned slice is shared with every tensor viewing the storage: do not modify
 // it unless you own the storage.
 func (s *Storage) Bytes() ([]byte, error) {
-	s.once.Do(s.load)
-	return s.data, s.err
+	p := s.pending
+	if p == nil {
+		if err := s.checkSize(len(s.data)); err != nil {
+			return nil, err
+		}
+		return s.data, nil
+	}
+	p.once.Do(func() { p.data, p.err = s.load(p) })
+	return p.data, p.err
 }
 
-func (s *Storage) load() {
+// checkSize checks that n bytes are what NBytes says the storage holds.
+func (s *Storage) checkSize(n int) error {
 	if s.NBytes < 0 {
-		s.err = fmt.Errorf("%w: negative size %d", ErrShape, s.NBytes)
-		return
+		return fmt.Errorf("%w: negative size %d", ErrShape, s.NBytes)
 	}
-	if s.src != nil {
-		data, err := readAtFull(s.src, s.off, s.NBytes)
-		s.src = nil
+	if int64(n) != s.NBytes {
+		return fmt.Errorf("storage %q: %w: holds %d bytes, NBytes is %d", s.Key, ErrShortRead, n, s.NBytes)
+	}
+	return nil
+}
+
+// load does p's read or swap.
+func (s *Storage) load(p *pending) ([]byte, error) {
+	if s.NBytes < 0 {
+		return nil, fmt.Errorf("%w: negative size %d", ErrShape, s.NBytes)
+	}
+	var data []byte
+	if p.src != nil {
+		var err error
+		data, err = readAtFull(p.src, p.off, s.NBytes)
+		p.src = nil
 		if err != nil {
-			s.err = fmt.Errorf("storage %q: reading %d bytes at offset %d: %w", s.Key, s.NBytes, s.off, err)
-			return
+			return nil, fmt.Errorf("storage %q: reading %d bytes at offset %d: %w", s.Key, s.NBytes, p.off, err)
 		}
-		if s.swap {
-			swapInPlace(data, s.DType)
-			s.swap = false
+	} else {
+		if err := s.checkSize(len(p.raw)); err != nil {
+			return nil, err
 		}
-		s.data = data
-		return
+		data = bytes.Clone(p.raw) // the raw bytes may be a read-only mapping
+		p.raw = nil
 	}
-	if int64(len(s.data)) != s.NBytes {
-		s.err = fmt.Errorf("storage %q: %w: holds %d bytes, NBytes is %d", s.Key, ErrShortRead, len(s.data), s.NBytes)
-		return
-	}
-	if s.swap {
-		data := make([]byte, len(s.data))
-		copy(data, s.data)
+	if p.swap {
 		swapInPlace(data, s.DType)
-		s.data, s.swap = data, false
 	}
+	return data, nil
 }
 
 // readAtFull reads exactly n bytes at off, without trusting n for allocation
