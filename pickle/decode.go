@@ -1,10 +1,10 @@
 package pickle
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"unicode/utf8"
 	"unsafe"
@@ -55,9 +55,13 @@ type Decoder struct {
 	lim   Limits
 	stack []slot
 	marks []int
-	// The memo is a slice for the dense indices picklers write (holes hold
-	// memoHole) and a map for sparse ones.
-	memo      []Value
+	// The memo maps the dense indices picklers write through memo (0: no
+	// entry, -1: an entry a Splicer left opaque, k > 0: memoVals[k-1]) and
+	// sparse ones through memoMap. Four bytes per index and sixteen per value
+	// built: in a torch.save pickle the splicer leaves five entries in eight
+	// opaque, and the memo is the largest table an open makes.
+	memo      []int32
+	memoVals  []Value
 	memoMap   map[int64]Value
 	memoCount int
 	elems     int64 // elements charged against lim.MaxElements
@@ -83,8 +87,6 @@ type slot struct {
 	v Value
 	h int32
 }
-
-type memoHole struct{}
 
 // NewDecoder returns a decoder reading from r. opts may be nil.
 func NewDecoder(r io.Reader, opts *Options) *Decoder {
@@ -121,22 +123,13 @@ func NewBytesDecoder(data []byte, opts *Options) *Decoder {
 	d.or = newOpReaderBytes(data, d.lim)
 	d.or.rawMemo = true
 	d.or.refuse = d.opts.Refuse
-	d.memo = make([]Value, 0, memoSizeHint(data, d.lim.MaxMemo))
+	// Picklers memoize at most one value per 2 bytes, and a torch.save
+	// state_dict about one per 13 (8 per tensor): sized for that once, the
+	// memo of a large state_dict never regrows (fresh memory is expensive to
+	// touch, and counting the PUT opcodes' bytes costs more than it saves).
+	d.memo = make([]int32, 0, min(len(data)/12+16, d.lim.MaxMemo))
+	d.memoVals = make([]Value, 0, min(len(data)/32+16, d.lim.MaxMemo))
 	return d
-}
-
-// memoSizeHint guesses how many memo entries a pickle writes, to size the
-// memo once: fresh memory is expensive to touch, and a PyTorch state_dict of
-// small tensors writes about one entry per 11 bytes. Every memo write is a
-// PUT, BINPUT, LONG_BINPUT or MEMOIZE opcode byte, so counting those bytes
-// (which other bytes may equal) bounds the count from above; picklers write
-// at most one entry per 2 bytes.
-func memoSizeHint(data []byte, maxMemo int) int {
-	n := 16
-	for _, c := range [...]byte{OpPut, OpBinPut, OpLongBinPut, OpMemoize} {
-		n += bytes.Count(data, []byte{c})
-	}
-	return min(n, len(data)/2+16, maxMemo)
 }
 
 // Shared reports whether the value last returned by Decode may hold a
@@ -156,8 +149,8 @@ func (d *Decoder) Offset() int64 { return d.or.Offset() }
 func (d *Decoder) Decode() (Value, error) {
 	d.stack = d.stack[:0]
 	d.marks = d.marks[:0]
-	clear(d.memo)
 	d.memo = d.memo[:0]
+	d.memoVals = d.memoVals[:0]
 	d.memoMap = nil
 	d.memoCount = 0
 	d.containers = 0
@@ -196,10 +189,14 @@ func (d *Decoder) Decode() (Value, error) {
 			if err != nil {
 				return nil, &OpcodeError{Offset: op.Offset, Op: op.Code, Err: err}
 			}
+			// The memo is not cleared here: clearing megabytes of pointers
+			// while the collector runs costs a write barrier each, and a
+			// decoder is usually dropped after its pickle. The next Decode
+			// starts from an empty memo (entries past len are never read).
 			clear(d.stack)
 			d.stack = d.stack[:0]
-			clear(d.memo)
 			d.memo = d.memo[:0]
+			d.memoVals = d.memoVals[:0]
 			d.memoMap = nil
 			return v, nil
 		}
@@ -447,12 +444,12 @@ func (d *Decoder) memoPut(idx int64, v Value) error {
 	}
 	switch {
 	case idx < int64(len(d.memo)):
-		d.memo[idx] = v
-	case d.memoMap == nil && idx <= 2*int64(d.memoCount)+1024:
-		for int64(len(d.memo)) < idx {
-			d.memo = append(d.memo, memoHole{})
+		d.memoSet(int(idx), v)
+	case d.memoMap == nil && idx <= 2*int64(d.memoCount)+1024 && len(d.memoVals) < math.MaxInt32:
+		for int64(len(d.memo)) <= idx {
+			d.memo = append(d.memo, 0)
 		}
-		d.memo = append(d.memo, v)
+		d.memoSet(int(idx), v)
 	default:
 		if d.memoMap == nil {
 			d.memoMap = make(map[int64]Value)
@@ -462,14 +459,30 @@ func (d *Decoder) memoPut(idx int64, v Value) error {
 	return nil
 }
 
+// memoSet sets dense memo entry i (< len(d.memo)) to v.
+func (d *Decoder) memoSet(i int, v Value) {
+	k := d.memo[i]
+	switch _, opaque := v.(memoSpliced); {
+	case opaque:
+		d.memo[i] = -1
+	case k > 0:
+		d.memoVals[k-1] = v
+	default:
+		d.memoVals = append(d.memoVals, v)
+		d.memo[i] = int32(len(d.memoVals))
+	}
+}
+
 // memoLookup returns memo entry idx as stored (a Splicer's opaque entries included).
 func (d *Decoder) memoLookup(idx int64) (Value, bool) {
 	if idx >= 0 && idx < int64(len(d.memo)) {
-		v := d.memo[idx]
-		if _, hole := v.(memoHole); hole {
-			return nil, false
+		switch k := d.memo[idx]; {
+		case k > 0:
+			return d.memoVals[k-1], true
+		case k < 0:
+			return memoSpliced{}, true
 		}
-		return v, true
+		return nil, false
 	}
 	if d.memoMap == nil {
 		return nil, false
