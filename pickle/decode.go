@@ -55,6 +55,10 @@ type Decoder struct {
 	lim   Limits
 	stack []slot
 	marks []int
+	// markOffs are the input offsets of the marks; batchOff is that of the
+	// mark markedItems last popped (see batchRoom).
+	markOffs []int64
+	batchOff int64
 	// The memo maps the dense indices picklers write through memo (0: no
 	// entry, -1: an entry a Splicer left opaque, k > 0: memoVals[k-1]) and
 	// sparse ones through memoMap. Four bytes per index and sixteen per value
@@ -149,6 +153,7 @@ func (d *Decoder) Offset() int64 { return d.or.Offset() }
 func (d *Decoder) Decode() (Value, error) {
 	d.stack = d.stack[:0]
 	d.marks = d.marks[:0]
+	d.markOffs = d.markOffs[:0]
 	d.memo = d.memo[:0]
 	d.memoVals = d.memoVals[:0]
 	d.memoMap = nil
@@ -265,7 +270,7 @@ func (d *Decoder) fastOps() (bool, error) {
 				}
 			}
 			r.off = off + 1
-			err = d.step(Op{Code: OpMark})
+			err = d.step(Op{Code: OpMark, Offset: off})
 		default:
 			return ran, nil
 		}
@@ -379,6 +384,8 @@ func (d *Decoder) markedItems() ([]Value, int32, error) {
 	}
 	m := d.marks[len(d.marks)-1]
 	d.marks = d.marks[:len(d.marks)-1]
+	d.batchOff = d.markOffs[len(d.markOffs)-1]
+	d.markOffs = d.markOffs[:len(d.markOffs)-1]
 	d.scratch = d.scratch[:0]
 	h := int32(0)
 	for _, s := range d.stack[m:] {
@@ -403,6 +410,7 @@ func (d *Decoder) popMarkH() ([]Value, int32, error) {
 	}
 	m := d.marks[len(d.marks)-1]
 	d.marks = d.marks[:len(d.marks)-1]
+	d.markOffs = d.markOffs[:len(d.markOffs)-1]
 	items := make([]Value, len(d.stack)-m)
 	h := int32(0)
 	for i, s := range d.stack[m:] {
@@ -511,6 +519,7 @@ func (d *Decoder) step(op Op) error {
 			return fmt.Errorf("%w: MARK nesting deeper than MaxDepth=%d", ErrLimit, d.lim.MaxDepth)
 		}
 		d.marks = append(d.marks, len(d.stack))
+		d.markOffs = append(d.markOffs, op.Offset)
 		return nil
 	case OpPop:
 		if len(d.stack) > d.floor() {
@@ -858,9 +867,9 @@ func (d *Decoder) appendTo(items []Value, h int32) error {
 	s.h = max(s.h, h)
 	switch x := s.v.(type) {
 	case *List:
-		x.Items = append(grow(x.Items, len(items)), items...)
+		x.Items = append(growBatch(x.Items, len(items), d.batchRoom(len(items), len(x.Items))), items...)
 	case *Object:
-		x.Appended = append(grow(x.Appended, len(items)), items...)
+		x.Appended = append(growBatch(x.Appended, len(items), d.batchRoom(len(items), len(x.Appended))), items...)
 	default:
 		return fmt.Errorf("%w: APPEND to %s", ErrMalformed, typeName(s.v))
 	}
@@ -876,12 +885,12 @@ func (d *Decoder) setItems(items []Value, h int32) error {
 	s.h = max(s.h, h)
 	switch x := s.v.(type) {
 	case *Dict:
-		x.Entries = grow(x.Entries, len(items)/2)
+		x.Entries = growBatch(x.Entries, len(items)/2, d.batchRoom(len(items)/2, len(x.Entries)))
 		for i := 0; i < len(items); i += 2 {
 			x.Set(items[i], items[i+1])
 		}
 	case *Object:
-		x.Items = grow(x.Items, len(items)/2)
+		x.Items = growBatch(x.Items, len(items)/2, d.batchRoom(len(items)/2, len(x.Items)))
 		for i := 0; i < len(items); i += 2 {
 			x.Items = append(x.Items, Entry{items[i], items[i+1]})
 		}
@@ -891,17 +900,35 @@ func (d *Decoder) setItems(items []Value, h int32) error {
 	return nil
 }
 
-// grow returns s with room for n more elements, at least doubling its
-// capacity when it must grow. Picklers add items in batches of 1000
-// (APPENDS, SETITEMS); append alone grows large slices by about 1.25× at a
-// time, which copies a 20,000-entry state_dict's items a dozen times.
-func grow[T any](s []T, n int) []T {
+// growBatch returns s with room for n more elements; when it must grow, it
+// makes room for at least room more and at least doubles. Picklers add items
+// in batches of 1000 (APPENDS, SETITEMS); append alone grows large slices by
+// about 1.25× at a time, which copies a 20,000-entry state_dict's items a
+// dozen times.
+func growBatch[T any](s []T, n, room int) []T {
 	if cap(s)-len(s) >= n {
 		return s
 	}
-	out := make([]T, len(s), max(2*cap(s), len(s)+n))
+	out := make([]T, len(s), max(2*cap(s), len(s)+max(n, room)))
 	copy(out, s)
 	return out
+}
+
+// batchRoom is the room to make for a batch of n items (APPENDS, SETITEMS;
+// markedItems just popped its mark) added to a container of have items, when
+// the container must grow: on in-memory input, n and a projection of the
+// items still to come at this batch's density of bytes (a large container's
+// batches follow each other to its end), capped at 8× the container's new
+// size so that one followed by other data is overestimated by that at most.
+// A 20,000-entry state_dict then grows twice, to its exact size.
+func (d *Decoder) batchRoom(n, have int) int {
+	r := d.or
+	used := r.off - d.batchOff
+	if !r.inMem || n <= 0 || used <= 0 {
+		return n
+	}
+	rest := float64(int64(len(r.data)) - r.off)
+	return n + int(min(float64(n)*rest/float64(used), 8*float64(have+n)))
 }
 
 // addToSet adds items to s, skipping ones already present (Python set semantics

@@ -126,3 +126,40 @@ func TestNewDictOf(t *testing.T) {
 		}
 	}
 }
+
+// Containers built in batches are sized from the batches' density of bytes,
+// but a container followed by other data is never given more than 8× its
+// size: a 1000-item list before a megabyte of bytes stays small, and a
+// 20,000-item list in 20 batches ends at its exact size.
+func TestBatchGrowth(t *testing.T) {
+	list := func(n int) []byte {
+		p := []byte{OpProto, 2, OpEmptyList}
+		for i := 0; i < n; i += 1000 {
+			p = append(p, OpMark)
+			for j := i; j < min(n, i+1000); j++ {
+				p = append(p, OpBinInt1, byte(j))
+			}
+			p = append(p, OpAppends)
+		}
+		return p
+	}
+	// [list of 1000, 1 MiB bytes]
+	p := append([]byte{OpProto, 2, OpMark}, list(1000)[2:]...)
+	p = append(p, OpBinBytes, 0, 0, 0x10, 0)
+	p = append(p, make([]byte, 1<<20)...)
+	p = append(p, OpTuple, OpStop)
+	v, err := Unmarshal(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := v.(Tuple)[0].(*List); len(l.Items) != 1000 || cap(l.Items) > 9*1000 {
+		t.Fatalf("list of %d items has capacity %d", len(l.Items), cap(l.Items))
+	}
+	v, err = Unmarshal(append(list(20000), OpStop), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := v.(*List); len(l.Items) != 20000 || cap(l.Items) > 20500 {
+		t.Fatalf("list of %d items has capacity %d, want about its size", len(l.Items), cap(l.Items))
+	}
+}
