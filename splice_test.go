@@ -257,6 +257,12 @@ func FuzzSplice(f *testing.F) {
 			return
 		}
 		if d := rootDiff(fast, slow); d != "" {
+			// reflect.DeepEqual is no oracle for trees it finds unequal to
+			// themselves (a NaN, or a NaN dict key, anywhere in them): decode
+			// once more without the splicer to tell those apart.
+			if again, _, _, _ := decodeTensorPickle(data, false); rootDiff(again, slow) != "" {
+				t.Skip("value tree not comparable with reflect.DeepEqual")
+			}
 			t.Fatal(d)
 		}
 		if !reflect.DeepEqual(gs, gf) {
