@@ -280,8 +280,27 @@ func hashKeyBounded(v Value, depth int, budget *int) (any, bool) {
 		}
 		return fmt.Sprintf("\x00frozenset%p", x), true
 	case *Object:
-		// Objects hash by identity in Python unless they define __hash__; identity is the safe choice.
+		// Objects hash by identity in Python unless they define __hash__;
+		// identity is the safe choice. But a call of builtins.set, bytearray,
+		// list or dict (how Marshal writes a set or bytearray at protocol 2)
+		// builds a value Python refuses as a key, as Set and ByteArray are here.
+		if g, ok := x.Callable.(Global); ok && x.Kind == Reduce && unhashableBuiltin(g) {
+			return nil, false
+		}
 		return x, true
 	}
 	return nil, false
+}
+
+// unhashableBuiltin reports whether g is builtins.set, bytearray, list or
+// dict (or __builtin__'s, Python 2's name).
+func unhashableBuiltin(g Global) bool {
+	if g.Module != "builtins" && g.Module != "__builtin__" {
+		return false
+	}
+	switch g.Name {
+	case "set", "bytearray", "list", "dict":
+		return true
+	}
+	return false
 }
