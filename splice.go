@@ -21,7 +21,8 @@ import (
 // after the _rebuild_tensor_v2 global:
 //
 //	MARK                                        arguments of _rebuild_tensor_v2
-//	  MARK str str? … TUPLE [put] BINPERSID     ('storage', <Class>Storage, key, location, numel)
+//	  MARK str GET str str int TUPLE [put]      ('storage', <Class>Storage, key, location, numel)
+//	  BINPERSID
 //	  int                                       storage offset
 //	  ints [put]  ints [put]                    size, stride
 //	  NEWFALSE | NEWTRUE                        requires_grad
@@ -35,7 +36,7 @@ import (
 // a FRAME boundary, a 7th (metadata) argument, a tensor the checks refuse —
 // declines, and the generic machine decodes that tensor and reports any
 // error with its usual context. Memo writes of the intermediate values are
-// recorded opaque (pickle.Splice.PutOpaque); loadZip decodes the pickle again
+// recorded opaque (pickle.Splice.PutOpaque); decodePickleIn decodes the pickle again
 // without the splicer in the never-seen case that one is fetched.
 func (in *interpreter) splice(s *pickle.Splice) (pickle.Value, int, bool) {
 	if s.Callable != in.earlyG {
