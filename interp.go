@@ -608,7 +608,7 @@ func asDType(v Value, what string) (DType, error) {
 			}
 		}
 	}
-	return "", errorf(ErrInvalid, "%s is %v, want a torch dtype", what, v)
+	return "", errorf(ErrInvalid, "%s is %s, want a torch dtype", what, shortRepr(v))
 }
 
 // ---- tensors ----
@@ -844,7 +844,7 @@ func rebuildQTensor(in *interpreter, o *pickle.Object) (Value, error) {
 		}
 		q.Axis = int(axis)
 	default:
-		return nil, errorf(ErrUnsupported, "qscheme %v", qp[0])
+		return nil, errorf(ErrUnsupported, "qscheme %s", shortRepr(qp[0]))
 	}
 	t.Quant = q
 	if t.RequiresGrad, err = asBool(o.Args[5], "requires_grad"); err != nil {
@@ -1271,7 +1271,7 @@ func rebuildByteArray(in *interpreter, o *pickle.Object) (Value, error) {
 		for i, e := range x.Items {
 			n, err := asInt(e, "byte")
 			if err != nil || n < 0 || n > 255 {
-				return nil, errorf(ErrInvalid, "bytearray item %v", e)
+				return nil, errorf(ErrInvalid, "bytearray item %s", shortRepr(e))
 			}
 			b[i] = byte(n)
 		}

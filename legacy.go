@@ -98,7 +98,7 @@ func (l *loader) readLegacy() error {
 		return err
 	}
 	if proto != int64(1001) {
-		return &Error{File: l.name, Record: "protocol version", Offset: at, Err: errorf(ErrFormat, "Invalid protocol version: %v", proto)}
+		return &Error{File: l.name, Record: "protocol version", Offset: at, Err: errorf(ErrFormat, "Invalid protocol version: %s", shortRepr(proto))}
 	}
 	at = s.pos
 	sysInfo, err := s.pickle(nil)

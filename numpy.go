@@ -48,7 +48,7 @@ func numpyDTypeString(v Value) (string, bool) {
 func rebuildNumpyDType(in *interpreter, o *pickle.Object) (Value, error) {
 	s, ok := numpyDTypeString(o)
 	if !ok {
-		return nil, errorf(ErrInvalid, "numpy.dtype arguments %v", o.Args)
+		return nil, errorf(ErrInvalid, "numpy.dtype arguments %s", shortRepr(o.Args))
 	}
 	return &NumpyDType{DType: s, Raw: o}, nil
 }

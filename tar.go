@@ -89,7 +89,7 @@ func (l *loader) readTar() error {
 	}
 	n, ok := nv.(int64)
 	if !ok || n < 0 || n > m.size {
-		return &Error{File: l.name, Record: "storages", Offset: m.off, Err: errorf(ErrFormat, "storage count %v", nv)}
+		return &Error{File: l.name, Record: "storages", Offset: m.off, Err: errorf(ErrFormat, "storage count %s", shortRepr(nv))}
 	}
 	for i := int64(0); i < n; i++ {
 		at := s.pos
@@ -99,13 +99,13 @@ func (l *loader) readTar() error {
 		}
 		h, ok := hv.(pickle.Tuple)
 		if !ok || len(h) != 3 {
-			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage header %v", hv)}
+			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage header %s", shortRepr(hv))}
 		}
 		key, ok1 := tarKey(h[0])
 		loc, ok2 := h[1].(string)
 		cls, ok3 := h[2].(pickle.Global)
 		if !ok1 || !ok2 || !ok3 {
-			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage header %v", hv)}
+			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage header %s", shortRepr(hv))}
 		}
 		dt, ok := tensor.ParseStorageClass(cls.Name)
 		if !ok {
@@ -142,7 +142,7 @@ func (l *loader) readTar() error {
 	for _, it := range views.Items {
 		t, ok := it.(pickle.Tuple)
 		if !ok || len(t) != 4 {
-			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage view %v", it)}
+			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage view %s", shortRepr(it))}
 		}
 		target, ok1 := tarKey(t[0])
 		rootKey, ok2 := tarKey(t[1])
@@ -150,7 +150,7 @@ func (l *loader) readTar() error {
 		numel, e2 := asInt(t[3], "view numel")
 		root, ok3 := objects[rootKey].(*tensor.Storage)
 		if !ok1 || !ok2 || !ok3 || e1 != nil || e2 != nil {
-			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage view %v", it)}
+			return &Error{File: l.name, Record: "storages", Offset: at, Err: errorf(ErrFormat, "storage view %s", shortRepr(it))}
 		}
 		es := int64(root.DType.Size())
 		bo, ok4 := mulCheck(off, es)
@@ -175,7 +175,7 @@ func (l *loader) readTar() error {
 		return err
 	}
 	if n, ok = nv.(int64); !ok || n < 0 || n > m.size {
-		return &Error{File: l.name, Record: "tensors", Offset: m.off, Err: errorf(ErrFormat, "tensor count %v", nv)}
+		return &Error{File: l.name, Record: "tensors", Offset: m.off, Err: errorf(ErrFormat, "tensor count %s", shortRepr(nv))}
 	}
 	for i := int64(0); i < n; i++ {
 		at := s.pos
@@ -185,12 +185,12 @@ func (l *loader) readTar() error {
 		}
 		h, ok := hv.(pickle.Tuple)
 		if !ok || len(h) != 3 {
-			return &Error{File: l.name, Record: "tensors", Offset: at, Err: errorf(ErrFormat, "tensor header %v", hv)}
+			return &Error{File: l.name, Record: "tensors", Offset: at, Err: errorf(ErrFormat, "tensor header %s", shortRepr(hv))}
 		}
 		key, ok1 := tarKey(h[0])
 		sk, ok2 := tarKey(h[1])
 		if !ok1 || !ok2 {
-			return &Error{File: l.name, Record: "tensors", Offset: at, Err: errorf(ErrFormat, "tensor header %v", hv)}
+			return &Error{File: l.name, Record: "tensors", Offset: at, Err: errorf(ErrFormat, "tensor header %s", shortRepr(hv))}
 		}
 		st, ok := objects[sk].(*tensor.Storage)
 		if !ok {
@@ -229,7 +229,7 @@ func (l *loader) readTar() error {
 		}
 		key, ok := tarKey(id)
 		if !ok {
-			return nil, errorf(ErrInvalid, "persistent id %v", id)
+			return nil, errorf(ErrInvalid, "persistent id %s", shortRepr(id))
 		}
 		v, ok := objects[key]
 		if !ok {
