@@ -3,6 +3,7 @@ package pickle
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -262,14 +263,26 @@ func hashKeyBounded(v Value, depth int, budget *int) (any, bool) {
 			if !ok {
 				return nil, false
 			}
+			// Length-prefixed, so the encoding is unambiguous whatever the
+			// strings hold, and its size grows linearly with nesting (quoting
+			// the inner encodings doubled it at every level).
 			switch k := k.(type) {
-			case *Object:
-				fmt.Fprintf(&b, "%T%p,", k, k)
+			case string: // str, and the encodings of bytes, big ints, tuples, frozensets
+				fmt.Fprintf(&b, "s%d:%s,", len(k), k)
+			case int64:
+				fmt.Fprintf(&b, "i%d,", k)
+			case float64:
+				b.WriteString("f" + strconv.FormatFloat(k, 'b', -1, 64) + ",")
+			case nil:
+				b.WriteString("n,")
 			case Global:
-				fmt.Fprintf(&b, "%T%q%q,", k, k.Module, k.Name)
+				fmt.Fprintf(&b, "g%d:%s%d:%s,", len(k.Module), k.Module, len(k.Name), k.Name)
+			case Ext:
+				fmt.Fprintf(&b, "e%d,", k.Code)
+			case *Object:
+				fmt.Fprintf(&b, "o%p,", k)
 			default:
-				// Quoting keeps the encoding unambiguous whatever the strings hold.
-				fmt.Fprintf(&b, "%T%q,", k, fmt.Sprint(k))
+				return nil, false // hashKeyBounded returns none other
 			}
 		}
 		b.WriteString(")")
