@@ -279,6 +279,8 @@ type loader struct {
 	userSafe map[string]bool
 	// pickleBytes is the size of the pickles decoded so far (sizes tables).
 	pickleBytes int
+	// storages allocates the storages over the mapping.
+	storages tensor.StorageArena
 	// shared is set when a decoded pickle may reference a container twice
 	// (pickle.Decoder.Shared); otherwise the interpreter need not track
 	// what it has already interpreted.

@@ -179,7 +179,7 @@ func (l *loader) readLegacy() error {
 // mapping, or lazy.
 func (l *loader) storageAt(dt tensor.DType, off, nbytes int64, bigEndian bool) *tensor.Storage {
 	if l.mapped != nil {
-		return tensor.NewStorageOrder(dt, l.mapped[off:off+nbytes:off+nbytes], bigEndian)
+		return l.storages.NewStorageOrder(dt, l.mapped[off:off+nbytes:off+nbytes], bigEndian)
 	}
 	return tensor.NewLazyStorage(dt, l.ra, off, nbytes, bigEndian)
 }

@@ -84,10 +84,36 @@ func NewLazyStorage(dt DType, r io.ReaderAt, off, nbytes int64, bigEndian bool) 
 // holds big-endian elements: the first call to Bytes swaps them into a new buffer
 // (data itself, which may be a read-only mapping, is never written).
 func NewStorageOrder(dt DType, data []byte, bigEndian bool) *Storage {
+	s := new(Storage)
+	s.initOrder(dt, data, bigEndian)
+	return s
+}
+
+func (s *Storage) initOrder(dt DType, data []byte, bigEndian bool) {
+	*s = Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", data: data}
 	if bigEndian && dt.Size() > 1 {
-		return &Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", pending: &pending{raw: data, swap: true}}
+		s.data, s.pending = nil, &pending{raw: data, swap: true}
 	}
-	return &Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", data: data}
+}
+
+// StorageArena makes storages a block at a time, for readers that make
+// thousands (a state_dict of small tensors has one storage per tensor): one
+// allocation per block, and one object for the garbage collector to mark
+// instead of hundreds. A block lives as long as any of its storages. The
+// zero value is ready to use; an arena is not safe for concurrent use.
+type StorageArena struct {
+	block []Storage
+}
+
+// NewStorageOrder is the package function NewStorageOrder, from the arena.
+func (a *StorageArena) NewStorageOrder(dt DType, data []byte, bigEndian bool) *Storage {
+	if len(a.block) == 0 {
+		a.block = make([]Storage, 256)
+	}
+	s := &a.block[0]
+	a.block = a.block[1:]
+	s.initOrder(dt, data, bigEndian)
+	return s
 }
 
 // Tensor is a strided view of a Storage, as in PyTorch. Offset and Strides are in elements.

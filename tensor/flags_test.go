@@ -309,3 +309,28 @@ func TestResolveAndEqual(t *testing.T) {
 		t.Fatalf("conj().imag: %v, PyTorch [-2 4]", f)
 	}
 }
+
+// A StorageArena's storages are the package function's, as distinct objects.
+func TestStorageArena(t *testing.T) {
+	var a StorageArena
+	le := []byte{1, 2, 3, 4}
+	be := []byte{0, 1, 0, 2}
+	var prev *Storage
+	for i := 0; i < 600; i++ {
+		for _, c := range []struct {
+			b   []byte
+			big bool
+		}{{le, false}, {be, true}} {
+			got, want := a.NewStorageOrder(Int16, c.b, c.big), NewStorageOrder(Int16, c.b, c.big)
+			gb, err1 := got.Bytes()
+			wb, err2 := want.Bytes()
+			if err1 != nil || err2 != nil || string(gb) != string(wb) || got.NBytes != want.NBytes || got.Location != want.Location {
+				t.Fatalf("arena storage %v %v differs from NewStorageOrder's %v %v", gb, err1, wb, err2)
+			}
+			if got == prev {
+				t.Fatal("arena handed out the same storage twice")
+			}
+			prev = got
+		}
+	}
+}
