@@ -154,6 +154,7 @@ func (d *Decoder) Decode() (Value, error) {
 	d.stack = d.stack[:0]
 	d.marks = d.marks[:0]
 	d.markOffs = d.markOffs[:0]
+	d.batchOff = -1
 	d.memo = d.memo[:0]
 	d.memoVals = d.memoVals[:0]
 	d.memoMap = nil
@@ -923,8 +924,10 @@ func growBatch[T any](s []T, n, room int) []T {
 // A 20,000-entry state_dict then grows twice, to its exact size.
 func (d *Decoder) batchRoom(n, have int) int {
 	r := d.or
-	used := r.off - d.batchOff
-	if !r.inMem || n <= 0 || used <= 0 {
+	from := d.batchOff
+	d.batchOff = -1 // APPEND and SETITEM, which pop no mark, get plain doubling
+	used := r.off - from
+	if !r.inMem || from < 0 || n <= 0 || used <= 0 {
 		return n
 	}
 	rest := float64(int64(len(r.data)) - r.off)
