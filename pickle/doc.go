@@ -37,6 +37,14 @@
 // unpickler's allow-lists (package pth does torch's weights-only rules this
 // way) in the same single pass that builds the value.
 //
+// Options.Reduce and Options.Splicer let a caller build what it recognises
+// while the pickle is decoded instead of interpreting Objects afterwards:
+// Reduce sees each REDUCE's callable and arguments, a Splicer decodes a whole
+// call from the bytes without building its arguments at all (package pth reads
+// torch.save's tensors this way); a Splicer that skipped a value the pickle
+// later fetches makes Decode fail with ErrSpliced, and the caller decodes again
+// without it.
+//
 // OpReader is the low-level opcode stream, like Python's pickletools.genops,
 // for tools that inspect a pickle without building values. Sprint prints a
 // value tree in Python-like notation.
