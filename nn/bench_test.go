@@ -1,17 +1,21 @@
 package nn
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/pthkit/pth/internal/benchtools/cputime"
+)
 
 // BenchmarkLinear4096 is Linear(4096, 4096) on a batch of 64 (see BENCHMARKS.md).
 func BenchmarkLinear4096(b *testing.B) {
 	l := NewLinear(4096, 4096, true)
 	x := Full(0.5, 64, 4096)
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		l.Forward(x)
 	}
-	b.ReportMetric(float64(cpuTime()-cpu)/1e6/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/1e6/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(2*64*4096*4096*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 

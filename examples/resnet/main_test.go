@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/internal/benchtools/cputime"
 	"github.com/pthkit/pth/nn"
 	"github.com/pthkit/pth/npy"
 	"github.com/pthkit/pth/pickle"
@@ -185,9 +186,9 @@ func BenchmarkResNet18(b *testing.B) {
 	x := patternInput()
 	m.Forward(x)
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		m.Forward(x)
 	}
-	b.ReportMetric(float64(cpuTime()-cpu)/1e6/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/1e6/float64(b.N), "cpu-ms/op")
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/internal/benchtools/cputime"
 )
 
 func main() {
@@ -38,11 +39,11 @@ func main() {
 	var coldWall, coldCPU time.Duration
 	best := func(n int, fn func() error) (wall, cpu time.Duration, err error) {
 		for i := 0; i < n; i++ {
-			c0, t0 := cpuTime(), time.Now()
+			c0, t0 := cputime.Process(), time.Now()
 			if err := fn(); err != nil {
 				return 0, 0, err
 			}
-			d, c := time.Since(t0), cpuTime()-c0
+			d, c := time.Since(t0), cputime.Process()-c0
 			if coldWall == 0 {
 				coldWall, coldCPU = d, c
 			}
@@ -114,15 +115,6 @@ func peakRSS() int64 {
 		return -1
 	}
 	return ru.Maxrss
-}
-
-// cpuTime returns the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fail(err error) {
