@@ -1,16 +1,15 @@
 package pth
 
 import (
-	"archive/zip"
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pthkit/pth/internal/zipfile"
+	"github.com/pthkit/pth/internal/ziptest"
 	"github.com/pthkit/pth/pickle"
 	"github.com/pthkit/pth/tensor"
 )
@@ -73,34 +72,7 @@ func rewriteZip(t *testing.T, name string, edit func(rec string, b []byte) []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(edit(f.Name, b)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return ziptest.Rewrite(t, data, edit)
 }
 
 // TestZipStorageShort: a data/<key> record shorter than numel·element size.

@@ -1,9 +1,7 @@
 package nn
 
 import (
-	"archive/zip"
 	"bytes"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -11,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pthkit/pth"
+	"github.com/pthkit/pth/internal/ziptest"
 )
 
 // TestLoadPyTorchFiles: state_dicts torch.save'd by PyTorch (float32 and float64)
@@ -124,23 +123,9 @@ func TestSavedFileMatchesPyTorch(t *testing.T) {
 
 func zipRecords(t *testing.T, path string) map[string][]byte {
 	t.Helper()
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
 	out := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[f.Name] = b
+	for _, r := range ziptest.FileRecords(t, path) {
+		out[r.Name] = r.Data
 	}
 	return out
 }

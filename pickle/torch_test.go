@@ -1,13 +1,13 @@
 package pickle
 
 import (
-	"archive/zip"
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pthkit/pth/internal/ziptest"
 )
 
 // Files written by real PyTorch 1.13 (testdata/gen/gen_fixtures.py, another
@@ -26,25 +26,13 @@ func torchFixtures(t *testing.T, pattern string) []string {
 func TestTorchZipReencode(t *testing.T) {
 	files := append(torchFixtures(t, "zip/*.pt"), torchFixtures(t, "proto/mixed_p2.pt")...)
 	for _, f := range files {
-		zr, err := zip.OpenReader(f)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
 		found := false
-		for _, zf := range zr.File {
-			if !strings.HasSuffix(zf.Name, "/data.pkl") {
+		for _, r := range ziptest.FileRecords(t, f) {
+			if !strings.HasSuffix(r.Name, "/data.pkl") {
 				continue
 			}
 			found = true
-			rc, err := zf.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := r.Data
 			v, err := Unmarshal(data, nil)
 			if err != nil {
 				t.Errorf("%s: %v", f, err)
@@ -59,7 +47,6 @@ func TestTorchZipReencode(t *testing.T) {
 				t.Errorf("%s: re-encoded data.pkl differs from PyTorch's (%d vs %d bytes)", f, len(out), len(data))
 			}
 		}
-		zr.Close()
 		if !found {
 			t.Errorf("%s: no data.pkl", f)
 		}

@@ -1,19 +1,18 @@
 package torchscript_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pthkit/pth/internal/ziptest"
 	"github.com/pthkit/pth/modtree"
 	"github.com/pthkit/pth/modtree/modtreetest"
 	"github.com/pthkit/pth/tensor"
@@ -78,37 +77,14 @@ func checkConstants(t *testing.T, path string, n *modtree.Node, eager modtreetes
 // rezip copies the fixture archive, letting edit change or drop (return nil) records.
 func rezip(t *testing.T, name string, edit func(rec string, b []byte) []byte) []byte {
 	t.Helper()
-	zr, err := zip.OpenReader(filepath.Join(modtreetest.Dir(), name))
+	data, err := os.ReadFile(filepath.Join(modtreetest.Dir(), name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zr.Close()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, rec, _ := strings.Cut(f.Name, "/")
-		if b = edit(rec, b); b == nil {
-			continue
-		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(b)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ziptest.Rewrite(t, data, func(name string, b []byte) []byte {
+		_, rec, _ := strings.Cut(name, "/")
+		return edit(rec, b)
+	})
 }
 
 func TestBrokenArchives(t *testing.T) {

@@ -6,12 +6,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pthkit/pth/internal/zipfile"
+	"github.com/pthkit/pth/internal/ziptest"
 	"github.com/pthkit/pth/modtree/modtreetest"
 	"github.com/pthkit/pth/torchscript"
 )
@@ -26,23 +26,9 @@ type zipRecord struct {
 // fixtureRecords returns the records of a fixture archive, in order.
 func fixtureRecords(t *testing.T, name string) []zipRecord {
 	t.Helper()
-	zr, err := zip.OpenReader(filepath.Join(modtreetest.Dir(), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
 	var recs []zipRecord
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, zipRecord{f.Name, b, zip.Store})
+	for _, r := range ziptest.FileRecords(t, filepath.Join(modtreetest.Dir(), name)) {
+		recs = append(recs, zipRecord{r.Name, r.Data, zip.Store})
 	}
 	return recs
 }
