@@ -2,7 +2,9 @@ package tensor
 
 import (
 	"io"
+	"math"
 	"sync"
+	"unsafe"
 )
 
 // DType is a PyTorch element type.
@@ -42,27 +44,39 @@ const (
 // Storage is a flat run of bytes holding elements of one dtype, shared by every tensor
 // that views it. Its bytes are little-endian once Bytes returns.
 //
-// A storage is either resident (Data set: heap memory or a slice of a memory-mapped
-// file) or lazy (read from an io.ReaderAt on first use).
+// A storage is either resident (heap memory or a slice of a memory-mapped file,
+// given to NewStorage or NewStorageOrder) or lazy (read from an io.ReaderAt on
+// first use, NewLazyStorage).
 type Storage struct {
-	DType    DType
+	DType DType
+	// n is the length of the resident bytes at data. It sits here, in the
+	// padding after DType, rather than after data: see data.
+	n        uint32
 	NBytes   int64
 	Location string // PyTorch location tag: "cpu", "cuda:0", "mps", …
 	Key      string // the record key in the file it came from ("0", "1", …), informational
 
-	data []byte // resident little-endian bytes (nil while pending is set)
+	// data and n are the resident little-endian bytes, unsafe.Slice(data, n):
+	// a slice without its capacity, so that a Storage is 64 bytes rather
+	// than 80 (a 20,000-tensor file makes 20,000 of them, and fresh memory
+	// costs time). data keeps the bytes alive as a slice's pointer does.
+	// n is kept apart from NBytes, which callers may change: Bytes checks
+	// that the two agree, as it did with a slice. While pending is set, data
+	// is nil and n 0; resident bytes of 4 GiB or more, more than n counts,
+	// are kept in pending as raw bytes with nothing to swap.
+	data *byte
 	// pending holds what a storage needs before its first use: a lazy source,
 	// or big-endian bytes to swap. Resident little-endian storages (every
 	// tensor of a mapped torch.save file) leave it nil, which keeps a Storage
-	// at 80 bytes: a 20,000-tensor file makes 20,000 of them.
+	// small.
 	pending *pending
 }
 
-// pending is a storage's first read or byte swap, done once.
+// pending is a storage's first read, byte swap or size check, done once.
 type pending struct {
-	src  io.ReaderAt // lazy source (nil: swap raw)
+	src  io.ReaderAt // lazy source (nil: use raw)
 	off  int64       // offset of the bytes in src
-	raw  []byte      // resident big-endian bytes (src nil)
+	raw  []byte      // resident bytes (src nil): big-endian to swap, or too long for Storage.n
 	swap bool        // elements are big-endian and must be swapped to little-endian
 	once sync.Once
 	data []byte // the little-endian bytes, after once
@@ -71,7 +85,9 @@ type pending struct {
 
 // NewStorage returns a resident storage over data (no copy).
 func NewStorage(dt DType, data []byte) *Storage {
-	return &Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", data: data}
+	s := new(Storage)
+	s.initOrder(dt, data, false)
+	return s
 }
 
 // NewLazyStorage returns a storage whose nbytes bytes are read from r at off on first use.
@@ -90,11 +106,20 @@ func NewStorageOrder(dt DType, data []byte, bigEndian bool) *Storage {
 }
 
 func (s *Storage) initOrder(dt DType, data []byte, bigEndian bool) {
-	*s = Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu", data: data}
-	if bigEndian && dt.Size() > 1 {
-		s.data, s.pending = nil, &pending{raw: data, swap: true}
+	*s = Storage{DType: dt, NBytes: int64(len(data)), Location: "cpu"}
+	switch {
+	case bigEndian && dt.Size() > 1:
+		s.pending = &pending{raw: data, swap: true}
+	case uint64(len(data)) > math.MaxUint32:
+		s.pending = &pending{raw: data}
+	default:
+		s.data, s.n = unsafe.SliceData(data), uint32(len(data))
 	}
 }
+
+// resident returns the resident bytes (nil while pending is set). The slice's
+// capacity is its length, so appending to it never writes into shared memory.
+func (s *Storage) resident() []byte { return unsafe.Slice(s.data, s.n) }
 
 // StorageArena makes storages a block at a time, for readers that make
 // thousands (a state_dict of small tensors has one storage per tensor): one
@@ -117,15 +142,18 @@ func (a *StorageArena) NewStorageOrder(dt DType, data []byte, bigEndian bool) *S
 }
 
 // Tensor is a strided view of a Storage, as in PyTorch. Offset and Strides are in elements.
+//
+// The one-byte fields come last, together, so that a Tensor is 80 bytes
+// rather than 96: a 20,000-tensor file makes 20,000 of them.
 type Tensor struct {
-	Storage      *Storage
-	DType        DType // equals Storage.DType except for quantized views
-	Shape        []int64
-	Strides      []int64
-	Offset       int64
-	RequiresGrad bool
+	Storage *Storage
+	Shape   []int64
+	Strides []int64
+	Offset  int64
 	// Quant is set for quantized tensors.
-	Quant *Quantization
+	Quant        *Quantization
+	DType        DType // equals Storage.DType except for quantized views
+	RequiresGrad bool
 	// Conj is PyTorch's conjugate bit (Tensor.is_conj()): the tensor is a lazy
 	// conjugate view, as x.conj() of a complex tensor gives, and its values are
 	// the complex conjugates of the stored elements (imaginary parts negated).

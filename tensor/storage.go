@@ -34,10 +34,11 @@ type sizer interface{ Size() int64 }
 func (s *Storage) Bytes() ([]byte, error) {
 	p := s.pending
 	if p == nil {
-		if err := s.checkSize(len(s.data)); err != nil {
+		data := s.resident()
+		if err := s.checkSize(len(data)); err != nil {
 			return nil, err
 		}
-		return s.data, nil
+		return data, nil
 	}
 	p.once.Do(func() { p.data, p.err = s.load(p) })
 	return p.data, p.err
@@ -71,7 +72,10 @@ func (s *Storage) load(p *pending) ([]byte, error) {
 		if err := s.checkSize(len(p.raw)); err != nil {
 			return nil, err
 		}
-		data = bytes.Clone(p.raw) // the raw bytes may be a read-only mapping
+		data = p.raw
+		if p.swap {
+			data = bytes.Clone(p.raw) // the raw bytes may be a read-only mapping
+		}
 		p.raw = nil
 	}
 	if p.swap {
