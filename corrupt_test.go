@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -319,5 +320,89 @@ func TestRebuildTensorV3(t *testing.T) {
 	}
 	if ts := Tensors(g.Root); len(ts) != 1 || ts[0].T.DType != tensor.Float8E4M3FN {
 		t.Fatalf("re-read %+v", ts)
+	}
+}
+
+// TestMappedErrorsOwnNames: a file opened by path is read in place from its
+// mapping, and Open unmaps it when it fails, so every record name an error
+// carries must be a copy. Each corrupted file here fails in a different place
+// that names a record; reading the error after Open returned would fault
+// (or print garbage) if the name still viewed the mapping.
+func TestMappedErrorsOwnNames(t *testing.T) {
+	data, err := os.ReadFile(fixturePath("zip/simplenet.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data0 Record
+	f, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Records() {
+		if strings.HasSuffix(r.Name, "/data/0") {
+			data0 = r
+		}
+	}
+	crc := append([]byte{}, data...)
+	crc[data0.Offset] ^= 0xff
+	short := ziptest.Rewrite(t, data, func(name string, b []byte) []byte {
+		if strings.HasSuffix(name, "/data/0") {
+			return b[:len(b)-4]
+		}
+		return b
+	})
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		data []byte
+		opts *Options
+		want error
+	}{
+		{"crc", crc, &Options{VerifyCRC: true}, ErrChecksum},
+		{"short", short, nil, ErrStorageSize},
+	} {
+		path := filepath.Join(dir, c.name+".pt")
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(path, c.opts)
+		var pe *Error
+		if !errors.Is(err, c.want) || !errors.As(err, &pe) {
+			t.Fatalf("%s: got %v, want a located %v", c.name, err, c.want)
+		}
+		// Allocate and collect, so that a name left viewing the unmapped
+		// memory would not be saved by chance.
+		runtime.GC()
+		if msg := err.Error(); !strings.Contains(msg, "data/0") {
+			t.Errorf("%s: error %q does not name data/0", c.name, msg)
+		}
+	}
+
+	// Records: copies, kept after Close if asked before; nil if first asked after.
+	path := filepath.Join(dir, "ok.pt")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := g.Records()
+	g.Close()
+	if len(recs) != len(f.Records()) || len(g.Records()) != len(recs) {
+		t.Fatalf("Records: %d before Close, %d after, want %d", len(recs), len(g.Records()), len(f.Records()))
+	}
+	for i, r := range recs {
+		if r != f.Records()[i] {
+			t.Errorf("record %d: %+v mapped, %+v read", i, r, f.Records()[i])
+		}
+	}
+	h, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	if r := h.Records(); r != nil {
+		t.Errorf("Records first called after Close: %d records, want nil", len(r))
 	}
 }

@@ -131,9 +131,10 @@ type File struct {
 	name    string
 	globals []pickle.Global
 	records []Record
-	// zipRecords are the zip's records, turned into records on the first
-	// call of Records (most opens never ask).
-	zipRecords []*zipfile.Record
+	// zr is the zip directory of a zip or TorchScript file (nil for other
+	// formats, and after Close: it may view the mapping), turned into
+	// records on the first call of Records (most opens never ask).
+	zr         *zipfile.Reader
 	recordsOne sync.Once
 	// spliced counts the tensors read by the splicer (splice.go).
 	spliced int
@@ -184,14 +185,16 @@ func (f *File) UnsafeGlobals() []string {
 	return out
 }
 
-// Records lists the records of a zip or TorchScript file (nil for other formats).
+// Records lists the records of a zip or TorchScript file (nil for other
+// formats). After Close it returns what it returned before, or nil if it was
+// never called.
 func (f *File) Records() []Record {
 	f.recordsOne.Do(func() {
-		if len(f.zipRecords) == 0 {
+		if f.zr == nil || f.zr.Len() == 0 {
 			return
 		}
-		recs := make([]Record, len(f.zipRecords))
-		for i, r := range f.zipRecords {
+		recs := make([]Record, f.zr.Len())
+		for i, r := range f.zr.Records() {
 			recs[i] = Record{Name: r.Name, Offset: r.DataOffset, Size: r.Size, Compressed: r.Method != zipfile.Store}
 		}
 		f.records = recs
@@ -202,6 +205,7 @@ func (f *File) Records() []Record {
 // Close releases the file's mapping. Tensors whose bytes were not copied must
 // not be used afterwards.
 func (f *File) Close() error {
+	f.zr = nil // it may view the mapping
 	if f.unmap != nil {
 		u := f.unmap
 		f.unmap, f.mapped = nil, nil
@@ -587,14 +591,15 @@ func (l *loader) readPlainPickle() error {
 // readAll returns n bytes at off: a slice of the mapping, or a fresh read.
 func (l *loader) readAll(off, n int64, what string) ([]byte, error) {
 	if off < 0 || n < 0 || off > l.size || n > l.size-off {
-		return nil, &Error{File: l.name, Record: what, Offset: off, Err: errorf(ErrFormat, "%d bytes at %d exceed the file's %d", n, off, l.size)}
+		// what may view the mapping (zipfile.Reader.At): errors copy it.
+		return nil, &Error{File: l.name, Record: strings.Clone(what), Offset: off, Err: errorf(ErrFormat, "%d bytes at %d exceed the file's %d", n, off, l.size)}
 	}
 	if l.mapped != nil {
 		return l.mapped[off : off+n], nil
 	}
 	b := make([]byte, n)
 	if _, err := l.ra.ReadAt(b, off); err != nil && !(err == io.EOF && int64(len(b)) == n) {
-		return nil, &Error{File: l.name, Record: what, Offset: off, Err: fmt.Errorf("%w: %w", ErrFormat, err)}
+		return nil, &Error{File: l.name, Record: strings.Clone(what), Offset: off, Err: fmt.Errorf("%w: %w", ErrFormat, err)}
 	}
 	return b, nil
 }

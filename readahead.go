@@ -58,12 +58,16 @@ func (l *loader) populate(off, n int64) {
 	}
 }
 
-// mappedReader reads a file's mapping; as a zipfile.Prefetcher it maps the
-// zip directory's pages in one request per range (populateRange).
+// mappedReader reads a file's mapping. As a zipfile.Mapper it lets the zip
+// directory be read in place, and as a zipfile.Prefetcher it maps the
+// directory's pages in one request per range (populateRange).
 type mappedReader struct {
 	*bytes.Reader
 	m []byte
 }
+
+// Mapped implements zipfile.Mapper: the zip directory is read in place.
+func (r *mappedReader) Mapped() []byte { return r.m }
 
 // Prefetch implements zipfile.Prefetcher.
 func (r *mappedReader) Prefetch(off, n int64) { populateRange(r.m, off, n) }

@@ -23,17 +23,17 @@ func (l *loader) readZip() error {
 		return &Error{File: l.name, Offset: -1, Err: zipErr(err)}
 	}
 	prefix += "/"
-	recs := zr.Records()
-	for _, r := range recs {
-		if !strings.HasPrefix(r.Name, prefix) {
-			return &Error{File: l.name, Record: r.Name, Offset: -1, Err: errorf(ErrFormat, "record is not under the archive folder %q", prefix)}
+	for i := range zr.Len() {
+		if name := zr.NameAt(i); !strings.HasPrefix(name, prefix) {
+			return &Error{File: l.name, Record: strings.Clone(name), Offset: -1, Err: errorf(ErrFormat, "record is not under the archive folder %q", prefix)}
 		}
 	}
-	l.file.zipRecords = recs
+	l.file.zr = zr
 	if l.opts.VerifyCRC {
-		for _, r := range recs {
+		for i := range zr.Len() {
+			r := zr.At(i)
 			if err := r.Verify(); err != nil {
-				return &Error{File: l.name, Record: r.Name, Offset: r.DataOffset, Err: zipErr(err)}
+				return &Error{File: l.name, Record: strings.Clone(r.Name), Offset: r.DataOffset, Err: zipErr(err)}
 			}
 		}
 	}
@@ -70,23 +70,22 @@ func (l *loader) readZip() error {
 	if err != nil {
 		return err
 	}
-	dataRecs := numberedRecords(recs, prefix+"data/")
+	dataRecs := numberedRecords(zr, prefix+"data/")
 	in := newInterpreter(func(key string, dt tensor.DType, byteOff, nbytes int64) (*tensor.Storage, error) {
-		var r *zipfile.Record
-		if n, ok := numericKey(key); ok && n < len(dataRecs) {
-			r = dataRecs[n]
-		}
-		if r == nil {
-			r = zr.Lookup(prefix + "data/" + key)
-		}
-		if r == nil {
+		// r's name may view the mapping: the errors below copy it.
+		var r zipfile.Record
+		if n, ok := numericKey(key); ok && n < len(dataRecs) && dataRecs[n] != 0 {
+			r = zr.At(int(dataRecs[n] - 1))
+		} else if p := zr.Lookup(prefix + "data/" + key); p != nil {
+			r = *p
+		} else {
 			return nil, errorf(ErrMissingRecord, "no record %sdata/%s", prefix, key)
 		}
 		if byteOff > r.Size || nbytes > r.Size-byteOff {
 			return nil, errorf(ErrStorageSize, "record %s holds %d bytes, the storage needs %d", r.Name, r.Size, byteOff+nbytes)
 		}
 		if r.Method != zipfile.Store {
-			b, err := l.zipBytes(r, r.Size)
+			b, err := l.zipBytes(&r, r.Size)
 			if err != nil {
 				return nil, err
 			}
@@ -102,24 +101,28 @@ func (l *loader) readZip() error {
 }
 
 // numberedRecords indexes the records named dir+"0", dir+"1", … (torch.save
-// numbers its storages) by number, so that finding a storage's record costs
-// no string building or hashing. Other names, and duplicates (the first
-// wins, as zipfile.Reader.Lookup does), are left to Lookup.
-func numberedRecords(recs []*zipfile.Record, dir string) []*zipfile.Record {
-	idx := make([]*zipfile.Record, 0, len(recs))
-	for _, r := range recs {
-		if !strings.HasPrefix(r.Name, dir) {
+// numbers its storages) by number: idx[n] is the position in zr of record n
+// plus one (0: none), so that finding a storage's record costs no string
+// building, hashing or Record list. Other names, and duplicates (the first
+// wins, as zipfile.Reader.Lookup does), are left to Lookup. Positions fit in
+// an int32: zipfile.DefaultLimits allows a million records.
+func numberedRecords(zr *zipfile.Reader, dir string) []int32 {
+	n := zr.Len()
+	idx := make([]int32, 0, n)
+	for i := range n {
+		name := zr.NameAt(i)
+		if !strings.HasPrefix(name, dir) {
 			continue
 		}
-		n, ok := numericKey(r.Name[len(dir):])
-		if !ok || n >= 2*len(recs) {
+		k, ok := numericKey(name[len(dir):])
+		if !ok || k >= 2*n {
 			continue
 		}
-		if n >= len(idx) {
-			idx = append(idx, make([]*zipfile.Record, n+1-len(idx))...)
+		if k >= len(idx) {
+			idx = append(idx, make([]int32, k+1-len(idx))...)
 		}
-		if idx[n] == nil {
-			idx[n] = r
+		if idx[k] == 0 {
+			idx[k] = int32(i + 1)
 		}
 	}
 	return idx
@@ -137,20 +140,21 @@ func zipErr(err error) error {
 }
 
 // zipBytes returns a record's bytes (a view of the mapping when stored), refusing
-// records larger than max.
+// records larger than max. Its errors copy the record's name, which may view
+// the mapping (zipfile.Reader.At).
 func (l *loader) zipBytes(r *zipfile.Record, max int64) ([]byte, error) {
 	if r.Size > max {
-		return nil, &Error{File: l.name, Record: r.Name, Offset: r.DataOffset, Err: errorf(ErrFormat, "record of %d bytes is larger than %d", r.Size, max)}
+		return nil, &Error{File: l.name, Record: strings.Clone(r.Name), Offset: r.DataOffset, Err: errorf(ErrFormat, "record of %d bytes is larger than %d", r.Size, max)}
 	}
 	if r.Method == zipfile.Store {
 		if r.CompressedSize != r.Size {
-			return nil, &Error{File: l.name, Record: r.Name, Offset: r.DataOffset, Err: errorf(ErrFormat, "stored record with %d compressed and %d uncompressed bytes", r.CompressedSize, r.Size)}
+			return nil, &Error{File: l.name, Record: strings.Clone(r.Name), Offset: r.DataOffset, Err: errorf(ErrFormat, "stored record with %d compressed and %d uncompressed bytes", r.CompressedSize, r.Size)}
 		}
 		return l.readAll(r.DataOffset, r.Size, r.Name)
 	}
 	b, err := r.ReadAll()
 	if err != nil {
-		return nil, &Error{File: l.name, Record: r.Name, Offset: r.DataOffset, Err: zipErr(err)}
+		return nil, &Error{File: l.name, Record: strings.Clone(r.Name), Offset: r.DataOffset, Err: zipErr(err)}
 	}
 	return b, nil
 }

@@ -2,6 +2,7 @@ package zipfile
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,29 +21,37 @@ func BenchmarkOpen20000(b *testing.B) {
 	data := buf.Bytes()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := open(data); err != nil {
+		if _, err := NewReader(bytes.NewReader(data), int64(len(data))); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 // BenchmarkOpenManyPT opens testdata/fixtures/large/many.pt, torch.save's
-// 20,000-tensor state_dict (20,002 records), from memory, as pth.Open does
-// over its mapping. Regenerate it with
+// 20,000-tensor state_dict (20,002 records), from memory: through ReadAt
+// (the directory copied) and as a Mapper, in place, as pth.Open reads its
+// mapping. Neither builds the Records list. Regenerate the file with
 // /usr/bin/python3 testdata/gen/bench_gen.py testdata/fixtures/large.
 func BenchmarkOpenManyPT(b *testing.B) {
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fixtures", "large", "many.pt"))
 	if err != nil {
 		b.Skip(err)
 	}
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		z, err := open(data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(z.Records()) < 20000 {
-			b.Fatalf("%d records", len(z.Records()))
-		}
+	for _, how := range []struct {
+		name string
+		r    io.ReaderAt
+	}{{"ReadAt", bytes.NewReader(data)}, {"Mapper", mapped{bytes.NewReader(data), data}}} {
+		b.Run(how.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				z, err := NewReader(how.r, int64(len(data)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if z.Len() < 20000 {
+					b.Fatalf("%d records", z.Len())
+				}
+			}
+		})
 	}
 }

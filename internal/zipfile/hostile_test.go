@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -22,7 +23,49 @@ func readFile(t testing.TB, name string) []byte {
 	return b
 }
 
-func open(b []byte) (*Reader, error) { return NewReader(bytes.NewReader(b), int64(len(b))) }
+// mapped is an in-memory archive read as NewReader reads a memory mapping:
+// in place, as a Mapper.
+type mapped struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (m mapped) Mapped() []byte { return m.b }
+
+// errDisagree means the two ways of reading an archive (copying through
+// ReadAt, in place through Mapper) gave different results.
+var errDisagree = errors.New("ReadAt and Mapper readers disagree")
+
+// open reads b twice, through ReadAt and in place as a Mapper, and returns
+// the first reader, or an errDisagree error if the two differ in their error
+// or in any record (every test and the fuzzer compare them this way).
+func open(b []byte) (*Reader, error) {
+	z, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	zm, errm := NewReader(mapped{bytes.NewReader(b), b}, int64(len(b)))
+	if (err == nil) != (errm == nil) || err != nil && err.Error() != errm.Error() {
+		return nil, fmt.Errorf("%w: %v / %v", errDisagree, err, errm)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if z.Len() != zm.Len() || len(z.Records()) != z.Len() {
+		return nil, fmt.Errorf("%w: %d / %d records", errDisagree, z.Len(), zm.Len())
+	}
+	for i, r := range z.Records() {
+		a, m, rm := *r, zm.At(i), *zm.Records()[i]
+		a.z, m.z, rm.z = nil, nil, nil
+		if a != m || a != rm || zm.NameAt(i) != a.Name {
+			return nil, fmt.Errorf("%w: record %d: %+v / %+v / %+v", errDisagree, i, a, m, rm)
+		}
+		if i >= 64 {
+			continue // Find scans: checking every record would be quadratic
+		}
+		if f := zm.Find(a.Name); f == nil || f.DataOffset > a.DataOffset {
+			return nil, fmt.Errorf("%w: Find(%q) = %+v", errDisagree, a.Name, f)
+		}
+	}
+	return z, nil
+}
 
 func TestTruncated(t *testing.T) {
 	b := readFile(t, "writer_small.zip")

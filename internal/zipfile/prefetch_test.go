@@ -35,7 +35,9 @@ func TestPrefetchHeaders(t *testing.T) {
 	add(page)
 	add(0)
 	p := &recordingPrefetcher{}
-	prefetchHeaders(p, recs)
+	prefetchHeaders(p, len(recs), func(i int) (int64, int64) {
+		return recs[i].HeaderOffset, recs[i].HeaderOffset + localLen + int64(len(recs[i].Name))
+	})
 	covered := 0
 	for _, r := range p.ranges {
 		for pg := r[0] / page; pg <= (r[0]+r[1]-1)/page; pg++ {

@@ -68,8 +68,26 @@ type Record struct {
 }
 
 // Reader is an open archive.
+//
+// Opening keeps the central directory's bytes and eight bytes per record,
+// not a Record each: a 20,000-tensor state_dict has 20,002 records, and most
+// opens only look at a few of them by name (Find) and the rest by position
+// (At). Records, Lookup and Duplicates build the full list and name index on
+// first use.
 type Reader struct {
-	records []*Record
+	// cd is the central directory: a view of the caller's memory when r is a
+	// Mapper (then names taken from it live only as long as that memory), a
+	// copy otherwise. cds is the same bytes as a string, never written.
+	cd   []byte
+	cds  string
+	view bool
+	ents []entry
+	// localNames holds, by record, the local header names that differ from
+	// the central ones (crafted files only), copied.
+	localNames map[int]string
+
+	recordsOnce sync.Once
+	records     []*Record
 	// byName and dups are built on the first Lookup or Duplicates: an open
 	// that only needs a few names (Find) never hashes 20,000 of them.
 	index  sync.Once
@@ -78,6 +96,14 @@ type Reader struct {
 	r      io.ReaderAt
 	size   int64
 	lim    Limits
+}
+
+// entry locates one record: its central header at cd[cd:], and the length
+// of its local header (30 bytes, the local name and the local extra field),
+// which gives its data offset.
+type entry struct {
+	cd    uint32
+	local uint32
 }
 
 // NewReader reads the directory of the archive in r (size bytes) with DefaultLimits.
@@ -111,6 +137,17 @@ func OpenReader(path string) (*ReadCloser, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &ReadCloser{Reader: z, f: f}, nil
+}
+
+// Mapper is implemented by an io.ReaderAt whose bytes are all in memory, such
+// as a read-only memory mapping of the file. NewReader then reads the central
+// directory and the local headers in place instead of copying them, and the
+// Reader keeps viewing that memory: it must not be used once the memory is
+// released (unmapped). Records, Find, Lookup and Prefix still return names of
+// their own; only At's names view it.
+type Mapper interface {
+	// Mapped returns all size bytes of the archive.
+	Mapped() []byte
 }
 
 var le = binary.LittleEndian
@@ -159,21 +196,46 @@ func readInto(r io.ReaderAt, size, off, n int64, buf []byte) ([]byte, error) {
 	return b, nil
 }
 
+// source reads the archive's bytes: slices of mem when the reader is a
+// Mapper (no copy), reads into a buffer otherwise.
+type source struct {
+	r    io.ReaderAt
+	mem  []byte
+	size int64
+}
+
+// bytes returns n bytes at off: a view of mem, or buf (grown if too short) filled by a read.
+func (s source) bytes(off, n int64, buf []byte) ([]byte, error) {
+	if s.mem == nil {
+		return readInto(s.r, s.size, off, n, buf)
+	}
+	if off < 0 || n < 0 || off > s.size || n > s.size-off {
+		return nil, formatErr(off, "%d bytes past the end of the file (%d bytes)", n, s.size)
+	}
+	return s.mem[off : off+n : off+n], nil
+}
+
 // NewReaderLimits is NewReader with explicit limits.
 //
 // Reading the directory costs a handful of allocations per archive, not per
-// record: the records live in one slice, their names are substrings of the
-// central directory as read, and the local headers are read into one reused
-// buffer. Records, names and the central directory's bytes stay in memory as
-// long as any record is referenced.
+// record, and eight bytes per record: the central directory is read whole
+// (or viewed in place, from a Mapper) and each record is found again in it
+// when asked for. Every local header is read (in place, or into one reused
+// buffer) to check it and to know where the record's data starts.
 func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	if size < endLen {
 		return nil, formatErr(0, "file of %d bytes is too short", size)
 	}
+	src := source{r: r, size: size}
+	if m, ok := r.(Mapper); ok {
+		if b := m.Mapped(); int64(len(b)) == size {
+			src.mem = b
+		}
+	}
 	// The end record is in the last 22 + 65535 bytes (it may be followed by a comment).
 	tail := min(size, endLen+max16)
 	tailOff := size - tail
-	buf, err := readAt(r, size, tailOff, tail)
+	buf, err := src.bytes(tailOff, tail, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +244,7 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		if off >= tailOff && off <= size && n >= 0 && n <= size-off {
 			return buf[off-tailOff : off-tailOff+n], nil
 		}
-		return readAt(r, size, off, n)
+		return src.bytes(off, n, nil)
 	}
 	endPos := int64(-1)
 	for i := len(buf) - endLen; i >= 0; i-- {
@@ -235,6 +297,10 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	if entries*centralLen > cdSize {
 		return nil, formatErr(cdOff, "%d entries cannot fit in a %d-byte central directory", entries, cdSize)
 	}
+	if cdSize > max32 {
+		// Records are located by a 32-bit position in the directory.
+		return nil, fmt.Errorf("%w: central directory of %d bytes (limit 4 GiB)", ErrLimit, cdSize)
+	}
 	if pf, ok := r.(Prefetcher); ok {
 		pf.Prefetch(cdOff, cdSize)
 	}
@@ -242,19 +308,18 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every name is a substring of the directory, viewed as a string without
-	// a second copy. This is sound because cdb is never written again: it is
-	// either a buffer readAt just filled or a slice of the tail buffer buf,
-	// which nothing writes to after the read above.
-	cd := unsafe.String(unsafe.SliceData(cdb), len(cdb))
-	z := &Reader{r: r, size: size, lim: lim}
-	recs := make([]Record, entries)
-	z.records = make([]*Record, entries)
+	// Names are substrings of the directory, viewed as a string without a
+	// second copy. This is sound because cdb is never written: it is the
+	// caller's memory (a Mapper's), a buffer readAt just filled, or a slice
+	// of the tail buffer buf, which nothing writes to after the read above.
+	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), view: src.mem != nil, r: r, size: size, lim: lim}
+	z.ents = make([]entry, entries)
+	var rec Record
 	maxName := 0
 	p := 0
-	for i := range recs {
+	for i := range z.ents {
 		at := cdOff + int64(p)
-		if len(cd)-p < centralLen || le.Uint32(cdb[p:]) != sigCentral {
+		if len(cdb)-p < centralLen || le.Uint32(cdb[p:]) != sigCentral {
 			return nil, formatErr(at, "central directory entry %d: bad signature", i)
 		}
 		h := cdb[p : p+centralLen]
@@ -262,32 +327,62 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		if nlen > lim.MaxNameLen {
 			return nil, fmt.Errorf("%w: offset %d: name of %d bytes (limit %d)", ErrLimit, at, nlen, lim.MaxNameLen)
 		}
-		if len(cd)-p-centralLen < nlen+xlen+clen {
+		if len(cdb)-p-centralLen < nlen+xlen+clen {
 			return nil, formatErr(at, "central directory entry %d runs past the directory", i)
 		}
-		extra := cdb[p+centralLen+nlen : p+centralLen+nlen+xlen]
-		// Field by field: assigning a whole Record literal costs a bulk
-		// write barrier per record while the GC runs.
-		rec := &recs[i]
-		rec.Name = cd[p+centralLen : p+centralLen+nlen]
-		rec.Flags = le.Uint16(h[8:])
-		rec.Method = le.Uint16(h[10:])
-		rec.CRC32 = le.Uint32(h[16:])
-		rec.CompressedSize = int64(le.Uint32(h[20:]))
-		rec.Size = int64(le.Uint32(h[24:]))
-		rec.HeaderOffset = int64(le.Uint32(h[42:]))
-		rec.z = z
-		if err := rec.applyZip64(extra, h); err != nil {
+		if err := z.parse(p, &rec); err != nil {
 			return nil, fmt.Errorf("%w: offset %d: record %q: %v", ErrFormat, at, rec.Name, err)
 		}
+		z.ents[i].cd = uint32(p)
 		p += centralLen + nlen + xlen + clen
 		maxName = max(maxName, nlen)
-		z.records[i] = rec
 	}
-	if err := z.readLocalHeaders(cdOff, cdSize, localLen+maxName); err != nil {
+	if err := z.readLocalHeaders(src, localLen+maxName); err != nil {
 		return nil, err
 	}
-	return z, nil
+	return z, z.checkOverlap(span{cdOff, cdOff + cdSize, "central directory"})
+}
+
+// parse decodes the central header at cd[p:], which NewReaderLimits has
+// bounds-checked, into rec, whose Name views the directory. It leaves
+// LocalName, DataOffset and the reader unset.
+func (z *Reader) parse(p int, rec *Record) error {
+	h := z.cd[p : p+centralLen]
+	nlen, xlen := int(le.Uint16(h[28:])), int(le.Uint16(h[30:]))
+	rec.Name = z.cds[p+centralLen : p+centralLen+nlen]
+	rec.Flags = le.Uint16(h[8:])
+	rec.Method = le.Uint16(h[10:])
+	rec.CRC32 = le.Uint32(h[16:])
+	rec.CompressedSize = int64(le.Uint32(h[20:]))
+	rec.Size = int64(le.Uint32(h[24:]))
+	rec.HeaderOffset = int64(le.Uint32(h[42:]))
+	return rec.applyZip64(z.cd[p+centralLen+nlen:p+centralLen+nlen+xlen], h)
+}
+
+// Len returns the number of records.
+func (z *Reader) Len() int { return len(z.ents) }
+
+// At returns record i (0 ≤ i < Len()) by value, without building the list
+// Records returns. When the Reader views a Mapper's memory, the record's
+// names view it too: they are valid only while that memory is mapped (copy
+// them with strings.Clone to keep them).
+func (z *Reader) At(i int) Record {
+	var rec Record
+	e := z.ents[i]
+	_ = z.parse(int(e.cd), &rec) // checked when the directory was read
+	rec.LocalName = rec.Name
+	if n, ok := z.localNames[i]; ok {
+		rec.LocalName = n
+	}
+	rec.DataOffset = rec.HeaderOffset + int64(e.local)
+	rec.z = z
+	return rec
+}
+
+// NameAt returns record i's name as At does (a view of a Mapper's memory).
+func (z *Reader) NameAt(i int) string {
+	p := int(z.ents[i].cd)
+	return z.cds[p+centralLen : p+centralLen+int(le.Uint16(z.cd[p+28:]))]
 }
 
 // applyZip64 replaces 0xffffffff fields with the values of a ZIP64 extra field
@@ -353,39 +448,48 @@ type Prefetcher interface {
 const prefetchGap = 4096 - 1
 
 // prefetchHeaders asks pf for the runs of local headers, in file order, that
-// lie less than prefetchGap bytes apart.
-func prefetchHeaders(pf Prefetcher, recs []*Record) {
-	start, end, n := int64(0), int64(0), 0
+// lie less than prefetchGap bytes apart; header(i) is the range
+// [start, end) of the i-th of n headers, a local header with a name as long
+// as the central one.
+func prefetchHeaders(pf Prefetcher, n int, header func(i int) (start, end int64)) {
+	start, end, run := int64(0), int64(0), 0
 	flush := func() {
-		if n > 1 {
+		if run > 1 {
 			pf.Prefetch(start, end-start)
 		}
 	}
-	for _, rec := range recs {
-		off := rec.HeaderOffset
-		hend := off + localLen + int64(len(rec.Name))
-		if n > 0 && off >= end && off-end < prefetchGap {
-			end, n = hend, n+1
+	for i := range n {
+		off, hend := header(i)
+		if run > 0 && off >= end && off-end < prefetchGap {
+			end, run = hend, run+1
 			continue
 		}
 		flush()
-		start, end, n = off, hend, 1
+		start, end, run = off, hend, 1
 	}
 	flush()
 }
 
-// readLocalHeaders fills in LocalName and DataOffset and checks that every
-// record lies inside the file, before the central directory, without overlap.
-// Every header is read into one buffer of bufLen bytes (grown only for a
-// local name longer than every central one).
-func (z *Reader) readLocalHeaders(cdOff, cdSize int64, bufLen int) error {
+// readLocalHeaders fills in each entry's local header length and checks that
+// every record lies inside the file, its local header where the directory
+// says. Headers are read in place from a Mapper, or into one buffer of
+// bufLen bytes (grown only for a local name longer than every central one).
+func (z *Reader) readLocalHeaders(src source, bufLen int) error {
+	var rec Record
 	if pf, ok := z.r.(Prefetcher); ok {
-		prefetchHeaders(pf, z.records)
+		prefetchHeaders(pf, len(z.ents), func(i int) (int64, int64) {
+			_ = z.parse(int(z.ents[i].cd), &rec)
+			return rec.HeaderOffset, rec.HeaderOffset + localLen + int64(len(rec.Name))
+		})
 	}
-	buf := make([]byte, bufLen)
-	for i, rec := range z.records {
+	var buf []byte
+	if src.mem == nil {
+		buf = make([]byte, bufLen)
+	}
+	for i := range z.ents {
+		_ = z.parse(int(z.ents[i].cd), &rec)
 		// Read the header and, speculatively, a name as long as the central one.
-		h, err := readInto(z.r, z.size, rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset), buf)
+		h, err := src.bytes(rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset), buf)
 		if err != nil {
 			return fmt.Errorf("record %q: local header: %w", rec.Name, err)
 		}
@@ -401,15 +505,20 @@ func (z *Reader) readLocalHeaders(cdOff, cdSize int64, bufLen int) error {
 		}
 		ln := h[localLen:]
 		if int64(len(ln)) != nlen {
-			if ln, err = readInto(z.r, z.size, rec.HeaderOffset+localLen, nlen, buf); err != nil {
+			if ln, err = src.bytes(rec.HeaderOffset+localLen, nlen, buf); err != nil {
 				return fmt.Errorf("record %q: local name: %w", rec.Name, err)
 			}
-			buf = ln[:cap(ln)] // keep the buffer if it grew
+			if src.mem == nil {
+				buf = ln[:cap(ln)] // keep the buffer if it grew
+			}
 		}
-		rec.LocalName = rec.Name
 		if string(ln) != rec.Name { // compared without a copy
-			rec.LocalName = string(ln)
+			if z.localNames == nil {
+				z.localNames = map[int]string{}
+			}
+			z.localNames[i] = string(ln)
 		}
+		z.ents[i].local = uint32(localLen + nlen + xlen) // at most 30 + 2×65535
 		rec.DataOffset = rec.HeaderOffset + localLen + nlen + xlen
 		if rec.CompressedSize > z.size || rec.DataOffset > z.size-rec.CompressedSize {
 			return formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.DataOffset)
@@ -418,7 +527,7 @@ func (z *Reader) readLocalHeaders(cdOff, cdSize int64, bufLen int) error {
 			return formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
 		}
 	}
-	return z.checkOverlap(span{cdOff, cdOff + cdSize, "central directory"})
+	return nil
 }
 
 // span is the byte range [start, end) of a record (local header and data) or
@@ -429,38 +538,59 @@ type span struct {
 }
 
 // checkOverlap checks that no two spans, the records' and the central
-// directory's, share bytes: sorted by start (records of equal start in
-// directory order, the directory after records starting where it does), each
-// must start at or after the end of the one before. Writers put the records in
-// offset order, which takes one pass and no allocation; other orders are
-// sorted first.
+// directory's, share bytes.
 func (z *Reader) checkOverlap(cd span) error {
-	order := z.records
-	for i := 1; i < len(order); i++ {
-		if order[i].HeaderOffset < order[i-1].HeaderOffset {
-			order = slices.Clone(order)
-			slices.SortStableFunc(order, func(a, b *Record) int { return cmp.Compare(a.HeaderOffset, b.HeaderOffset) })
+	var rec Record
+	return checkOverlap(len(z.ents), func(i int) span {
+		rec = z.At(i)
+		return span{rec.HeaderOffset, rec.DataOffset + rec.CompressedSize, rec.Name}
+	}, cd)
+}
+
+// checkOverlap checks that no two of the n spans at(i) and cd share bytes:
+// sorted by start (records of equal start in directory order, the directory
+// after records starting where it does), each must start at or after the end
+// of the one before. Writers put the records in offset order, which takes
+// one pass and no allocation; other orders are sorted first.
+func checkOverlap(n int, at func(i int) span, cd span) error {
+	var order []int32
+	for i, prev := 0, int64(0); i < n; i++ {
+		start := at(i).start
+		if i > 0 && start < prev {
+			order = make([]int32, n)
+			starts := make([]int64, n)
+			for j := range order {
+				order[j], starts[j] = int32(j), at(j).start
+			}
+			slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(starts[a], starts[b]) })
 			break
 		}
+		prev = start
 	}
 	var prev span
 	first, cdDone := true, false
 	step := func(s span) error {
 		if !first && s.start < prev.end {
+			// The names may view a mapping: the message copies them.
 			return fmt.Errorf("%w: %q [%d,%d) and %q [%d,%d)", ErrOverlap,
 				prev.name, prev.start, prev.end, s.name, s.start, s.end)
 		}
 		prev, first = s, false
 		return nil
 	}
-	for _, rec := range order {
-		if !cdDone && cd.start < rec.HeaderOffset {
+	for k := range n {
+		i := k
+		if order != nil {
+			i = int(order[k])
+		}
+		s := at(i)
+		if !cdDone && cd.start < s.start {
 			if err := step(cd); err != nil {
 				return err
 			}
 			cdDone = true
 		}
-		if err := step(span{rec.HeaderOffset, rec.DataOffset + rec.CompressedSize, rec.Name}); err != nil {
+		if err := step(s); err != nil {
 			return err
 		}
 	}
@@ -470,8 +600,39 @@ func (z *Reader) checkOverlap(cd span) error {
 	return nil
 }
 
-// Records returns the records in central directory order. The slice is shared.
-func (z *Reader) Records() []*Record { return z.records }
+// Records returns the records in central directory order. The slice is
+// shared; it is built on the first call, with names of its own (copied when
+// the Reader views a Mapper's memory).
+func (z *Reader) Records() []*Record {
+	z.recordsOnce.Do(func() {
+		recs := make([]Record, len(z.ents))
+		ptrs := make([]*Record, len(z.ents))
+		var names []byte
+		if z.view {
+			total := 0
+			for i := range z.ents {
+				total += len(z.NameAt(i))
+			}
+			names = make([]byte, 0, total)
+		}
+		for i := range recs {
+			recs[i] = z.At(i)
+			if z.view {
+				n := len(names)
+				names = append(names, recs[i].Name...)
+				_, local := z.localNames[i]
+				// names never grows past its capacity, so earlier views stay valid.
+				recs[i].Name = unsafe.String(unsafe.SliceData(names[n:]), len(recs[i].Name))
+				if !local {
+					recs[i].LocalName = recs[i].Name
+				}
+			}
+			ptrs[i] = &recs[i]
+		}
+		z.records = ptrs
+	})
+	return z.records
+}
 
 // Lookup returns the first record with the given full name, or nil. The
 // first call indexes every name; for a few names, Find costs less.
@@ -481,11 +642,17 @@ func (z *Reader) Lookup(name string) *Record {
 }
 
 // Find returns the first record with the given full name, or nil, by a scan
-// of the directory (no index is built).
+// of the directory (no index is built, nor the list Records returns).
 func (z *Reader) Find(name string) *Record {
-	for _, r := range z.records {
-		if r.Name == name {
-			return r
+	for i := range z.ents {
+		if z.NameAt(i) == name {
+			rec := z.At(i)
+			// The caller's string, equal to the directory's: never a view of a mapping.
+			if rec.LocalName == rec.Name {
+				rec.LocalName = name
+			}
+			rec.Name = name
+			return &rec
 		}
 	}
 	return nil
@@ -502,15 +669,16 @@ func (z *Reader) Duplicates() []string {
 // name ends up with its first record in one map operation per record; a map
 // that did not grow means a duplicate name, listed (rarely) in a second pass.
 func (z *Reader) buildIndex() {
-	z.byName = make(map[string]*Record, len(z.records))
+	recs := z.Records()
+	z.byName = make(map[string]*Record, len(recs))
 	dup := false
-	for i := len(z.records) - 1; i >= 0; i-- {
+	for i := len(recs) - 1; i >= 0; i-- {
 		n := len(z.byName)
-		z.byName[z.records[i].Name] = z.records[i]
+		z.byName[recs[i].Name] = recs[i]
 		dup = dup || len(z.byName) == n
 	}
 	if dup {
-		for _, r := range z.records {
+		for _, r := range recs {
 			if z.byName[r.Name] != r {
 				z.dups = append(z.dups, r.Name)
 			}
@@ -521,15 +689,15 @@ func (z *Reader) buildIndex() {
 // Prefix returns the top-level folder of entry #0 ("archive" for
 // "archive/data.pkl"), as PyTorch's reader does; ErrNoPrefix if it has none.
 func (z *Reader) Prefix() (string, error) {
-	if len(z.records) == 0 {
+	if len(z.ents) == 0 {
 		return "", fmt.Errorf("%w: archive is empty", ErrNoPrefix)
 	}
-	name := z.records[0].Name
+	name := z.NameAt(0)
 	i := strings.IndexByte(name, '/')
 	if i < 0 {
 		return "", fmt.Errorf("%w: %q", ErrNoPrefix, name)
 	}
-	return name[:i], nil
+	return strings.Clone(name[:i]), nil
 }
 
 // CheckPrefix reports, like PyTorch's getAllRecords, an ErrNoPrefix error
@@ -540,9 +708,9 @@ func (z *Reader) CheckPrefix() error {
 		return err
 	}
 	p += "/"
-	for _, r := range z.records {
-		if !strings.HasPrefix(r.Name, p) {
-			return fmt.Errorf("%w: %q is not under %q", ErrNoPrefix, r.Name, p)
+	for i := range z.ents {
+		if name := z.NameAt(i); !strings.HasPrefix(name, p) {
+			return fmt.Errorf("%w: %q is not under %q", ErrNoPrefix, name, p)
 		}
 	}
 	return nil
