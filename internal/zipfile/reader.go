@@ -173,12 +173,8 @@ func formatErr(off int64, format string, args ...any) error {
 	return fmt.Errorf("%w: offset %d: %s", ErrFormat, off, fmt.Sprintf(format, args...))
 }
 
-func readAt(r io.ReaderAt, size, off, n int64) ([]byte, error) {
-	return readInto(r, size, off, n, nil)
-}
-
-// readInto is readAt reading into buf, which it grows (by reallocating) when it
-// is shorter than n; it returns buf[:n].
+// readInto reads n bytes at off into buf, which it grows (by reallocating)
+// when it is shorter than n; it returns buf[:n].
 func readInto(r io.ReaderAt, size, off, n int64, buf []byte) ([]byte, error) {
 	if off < 0 || n < 0 || off > size || n > size-off {
 		return nil, formatErr(off, "%d bytes past the end of the file (%d bytes)", n, size)
