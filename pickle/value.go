@@ -2,9 +2,12 @@ package pickle
 
 import (
 	"fmt"
+	"hash/maphash"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Value is any value the decoder produces. The dynamic types are exactly:
@@ -116,9 +119,17 @@ type Entry struct {
 // Dict is an insertion-ordered Python dict. Keys may be any hashable Value
 // (strings, ints, tuples, …). Setting an existing key replaces its value in place,
 // keeping the original position, as Python does.
+//
+// Entries may be read freely; a dict whose Entries are changed other than
+// through Set must not be used with Set or Get afterwards (its index would be stale).
 type Dict struct {
 	Entries []Entry
-	index   map[any]int
+	// index is an open-addressing hash table (linear probing) of positions
+	// in Entries: 0 is an empty slot, i+1 stands for Entries[i]. Its length
+	// is a power of two at least twice len(Entries). It is nil while the dict
+	// has fewer than smallDict entries: Set and Get then scan Entries.
+	// Unhashable keys are never in it.
+	index []int32
 }
 
 // NewDict returns an empty Dict.
@@ -128,7 +139,7 @@ func NewDict() *Dict { return &Dict{} }
 func NewDictSize(n int) *Dict {
 	d := &Dict{Entries: make([]Entry, 0, n)}
 	if n >= smallDict {
-		d.index = make(map[any]int, n)
+		d.index = make([]int32, indexSize(n))
 	}
 	return d
 }
@@ -138,15 +149,31 @@ func NewDictSize(n int) *Dict {
 // as Set does), built in the storage of entries itself: the caller must not
 // use entries afterwards.
 func NewDictOf(entries []Entry) *Dict {
-	d := &Dict{Entries: entries[:0]}
+	d := &Dict{Entries: entries} // positions below n are the dict's entries so far
 	if len(entries) >= smallDict {
-		d.index = make(map[any]int, len(entries))
+		d.index = make([]int32, indexSize(len(entries)))
 	}
-	for _, e := range entries {
-		// Set writes at most at the position being read: e is already copied.
-		d.Set(e.Key, e.Value)
+	n := 0
+	for i := range entries {
+		if hk, ok := hashKey(entries[i].Key); ok {
+			var j int
+			if d.index != nil {
+				j = d.insert(hk, n)
+			} else {
+				j = scan(entries[:n], hk)
+			}
+			if j >= 0 {
+				entries[j].Value = entries[i].Value
+				continue
+			}
+		}
+		if n != i { // only after a duplicate: spare the write barriers otherwise
+			entries[n] = entries[i]
+		}
+		n++
 	}
-	clear(entries[len(d.Entries):])
+	clear(entries[n:])
+	d.Entries = entries[:n]
 	return d
 }
 
@@ -161,35 +188,102 @@ func (d *Dict) Set(key, value Value) {
 		d.Entries = append(d.Entries, Entry{key, value})
 		return
 	}
-	if d.index == nil && len(d.Entries) < smallDict {
-		for i, e := range d.Entries {
-			if k, ok := hashKey(e.Key); ok && k == hk {
-				d.Entries[i].Value = value
-				return
-			}
+	var i int
+	switch {
+	case d.index == nil && len(d.Entries) < smallDict:
+		i = scan(d.Entries, hk)
+	default:
+		if 2*(len(d.Entries)+1) > len(d.index) {
+			d.rebuild(len(d.Entries) + 1)
 		}
-		d.Entries = append(d.Entries, Entry{key, value})
-		return
+		i = d.insert(hk, len(d.Entries))
 	}
-	if d.index == nil {
-		d.index = make(map[any]int, len(d.Entries)+1)
-		for i, e := range d.Entries {
-			if k, ok := hashKey(e.Key); ok {
-				d.index[k] = i
-			}
-		}
-	}
-	if i, ok := d.index[hk]; ok {
+	if i >= 0 {
 		d.Entries[i].Value = value
 		return
 	}
-	d.index[hk] = len(d.Entries)
 	d.Entries = append(d.Entries, Entry{key, value})
 }
 
+// insert returns the position of the entry whose key equals hk (a hashKey)
+// if there is one; otherwise it records n as hk's position and returns -1.
+// The index must have an empty slot.
+func (d *Dict) insert(hk any, n int) int {
+	if n >= math.MaxInt32 {
+		panic("pickle: Dict too large to index")
+	}
+	mask := uint64(len(d.index) - 1)
+	for s := keyHash(hk) & mask; ; s = (s + 1) & mask {
+		p := d.index[s]
+		if p == 0 {
+			d.index[s] = int32(n + 1)
+			return -1
+		}
+		if keyEqual(hk, d.Entries[p-1].Key) {
+			return int(p - 1)
+		}
+	}
+}
+
 // smallDict is the size below which Set scans the entries instead of keeping
-// an index map.
+// an index.
 const smallDict = 16
+
+// indexSize is the index length for n entries: the least power of two at
+// least 2n (a load of at most one half keeps linear probes short).
+func indexSize(n int) int {
+	size := 2 * smallDict
+	for size < 2*n {
+		size *= 2
+	}
+	return size
+}
+
+// rebuild replaces d's index with one sized for n entries holding every
+// hashable key of Entries (which are distinct: Set merges equal keys).
+func (d *Dict) rebuild(n int) {
+	d.index = make([]int32, indexSize(n))
+	mask := uint64(len(d.index) - 1)
+	for i, e := range d.Entries {
+		hk, ok := hashKey(e.Key)
+		if !ok {
+			continue
+		}
+		s := keyHash(hk) & mask
+		for d.index[s] != 0 {
+			s = (s + 1) & mask
+		}
+		d.index[s] = int32(i + 1)
+	}
+}
+
+// scan returns the position of the entry of entries whose key equals hk
+// (a hashKey), or -1.
+func scan(entries []Entry, hk any) int {
+	for i, e := range entries {
+		if keyEqual(hk, e.Key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// find returns the position of the entry whose key equals hk (a hashKey), or -1.
+func (d *Dict) find(hk any) int {
+	if d.index == nil {
+		return scan(d.Entries, hk)
+	}
+	mask := uint64(len(d.index) - 1)
+	for s := keyHash(hk) & mask; ; s = (s + 1) & mask {
+		p := d.index[s]
+		if p == 0 {
+			return -1
+		}
+		if keyEqual(hk, d.Entries[p-1].Key) {
+			return int(p - 1)
+		}
+	}
+}
 
 // Get returns the value stored under key.
 func (d *Dict) Get(key Value) (Value, bool) {
@@ -197,23 +291,60 @@ func (d *Dict) Get(key Value) (Value, bool) {
 	if !ok {
 		return nil, false
 	}
-	if d.index == nil {
-		for _, e := range d.Entries {
-			if k, ok := hashKey(e.Key); ok && k == hk {
-				return e.Value, true
-			}
-		}
-		return nil, false
-	}
-	i, ok := d.index[hk]
-	if !ok {
+	i := d.find(hk)
+	if i < 0 {
 		return nil, false
 	}
 	return d.Entries[i].Value, true
 }
 
 // GetString returns the value stored under the string key.
-func (d *Dict) GetString(key string) (Value, bool) { return d.Get(key) }
+func (d *Dict) GetString(key string) (Value, bool) {
+	i := d.find(key)
+	if i < 0 {
+		return nil, false
+	}
+	return d.Entries[i].Value, true
+}
+
+// keySeed seeds the hashes of every Dict's index.
+var keySeed = maphash.MakeSeed()
+
+// keyHash hashes a hashKey result: equal hash keys hash equally. No case
+// makes hk escape, so Get and GetString need not box their key on the heap.
+func keyHash(hk any) uint64 {
+	switch k := hk.(type) {
+	case string: // str, and the string encodings of the other kinds
+		return maphash.String(keySeed, k)
+	case int64:
+		return maphash.Comparable(keySeed, k)
+	case float64:
+		return maphash.Comparable(keySeed, k) // a NaN hashes at random, and equals nothing
+	case Global:
+		return maphash.Comparable(keySeed, k)
+	case Ext:
+		return maphash.Comparable(keySeed, k.Code)
+	case *Object:
+		// By identity, as keys compare. A key in Entries is on the heap,
+		// where objects do not move; a probe for an object elsewhere finds
+		// nothing whatever its hash.
+		return maphash.Comparable(keySeed, uintptr(unsafe.Pointer(k)))
+	}
+	return 0 // None
+}
+
+// keyEqual reports whether the key v equals the hash key hk: whether
+// hashKey(v) == hk, without computing hashKey(v) for the common
+// string-against-string case.
+func keyEqual(hk any, v Value) bool {
+	if s, ok := hk.(string); ok {
+		if vs, ok := v.(string); ok {
+			return s == vs
+		}
+	}
+	k, ok := hashKey(v)
+	return ok && k == hk
+}
 
 // hashKey maps a hashable Value to a comparable Go value with Python's equality
 // for the common cases: True == 1, 1.0 == 1, equal tuples are equal.
