@@ -1,6 +1,7 @@
 package pth
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -95,6 +96,16 @@ func rootDiff(a, b Value) string {
 	}
 	if ga, gb := storageGroups(a), storageGroups(b); !reflect.DeepEqual(ga, gb) {
 		return fmt.Sprintf("storage sharing %v != %v", ga, gb)
+	}
+	// DeepEqual sees a resident storage's first byte and length only (its
+	// bytes are a pointer): compare every byte.
+	ta, tb := Tensors(a), Tensors(b)
+	for i := range ta {
+		ba, errA := ta[i].T.Storage.Bytes()
+		bb, errB := tb[i].T.Storage.Bytes()
+		if !bytes.Equal(ba, bb) || (errA == nil) != (errB == nil) {
+			return fmt.Sprintf("tensor %q: storage bytes differ (%v, %v)", ta[i].Path, errA, errB)
+		}
 	}
 	return ""
 }
