@@ -434,3 +434,37 @@ func TestDictAllocs(t *testing.T) {
 		t.Errorf("GetString: %v allocations, want 0", a)
 	}
 }
+
+// A str key never equals a bytes, big int, tuple or frozenset key, whatever
+// its text: not even the text of their internal encodings, alone or inside
+// a tuple (Python: '\x00bytes:a' != b'a').
+func TestDictStrNeverEqualsEncodedKey(t *testing.T) {
+	frozen := &Set{Frozen: true}
+	big1 := new(big.Int).Lsh(big.NewInt(1), 70)
+	others := []Value{[]byte("a"), big1, Tuple{int64(1)}, frozen, Tuple{"x", []byte("a")}}
+	for _, fill := range []int{0, 100} {
+		d, _ := filled(fill)
+		base := d.Len()
+		for i, o := range others {
+			hk, _ := hashKey(o)
+			enc := string(hk.(keyEnc))
+			d.Set(enc, i)          // the encoding's text as a str
+			d.Set(Tuple{enc}, -i)  // and inside a tuple
+			d.Set(o, 100+i)        // the key itself
+			d.Set(Tuple{o}, 200+i) // and inside a tuple
+		}
+		if d.Len() != base+4*len(others) {
+			t.Fatalf("fill %d: %d entries, want %d: %v", fill, d.Len()-base, 4*len(others), d.Entries[base:])
+		}
+		checkIndex(t, d)
+		for i, o := range others {
+			hk, _ := hashKey(o)
+			if v, ok := d.GetString(string(hk.(keyEnc))); !ok || v != i {
+				t.Errorf("fill %d: GetString(encoding of %v) = %v, %v; want %d", fill, o, v, ok, i)
+			}
+			if v, ok := d.Get(o); !ok || v != 100+i {
+				t.Errorf("fill %d: Get(%v) = %v, %v; want %d", fill, o, v, ok, 100+i)
+			}
+		}
+	}
+}

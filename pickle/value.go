@@ -314,8 +314,10 @@ var keySeed = maphash.MakeSeed()
 // makes hk escape, so Get and GetString need not box their key on the heap.
 func keyHash(hk any) uint64 {
 	switch k := hk.(type) {
-	case string: // str, and the string encodings of the other kinds
+	case string:
 		return maphash.String(keySeed, k)
+	case keyEnc:
+		return maphash.String(keySeed, string(k))
 	case int64:
 		return maphash.Comparable(keySeed, k)
 	case float64:
@@ -334,24 +336,30 @@ func keyHash(hk any) uint64 {
 }
 
 // keyEqual reports whether the key v equals the hash key hk: whether
-// hashKey(v) == hk, without computing hashKey(v) for the common
-// string-against-string case.
+// hashKey(v) == hk, without computing hashKey(v) when hk is a str (only a
+// str key has a string hash key).
 func keyEqual(hk any, v Value) bool {
 	if s, ok := hk.(string); ok {
-		if vs, ok := v.(string); ok {
-			return s == vs
-		}
+		vs, ok := v.(string)
+		return ok && s == vs
 	}
 	k, ok := hashKey(v)
 	return ok && k == hk
 }
 
 // hashKey maps a hashable Value to a comparable Go value with Python's equality
-// for the common cases: True == 1, 1.0 == 1, equal tuples are equal.
+// for the common cases: True == 1, 1.0 == 1, equal tuples are equal. A str
+// gives itself; bytes, big ints, tuples and frozensets give a keyEnc, never
+// equal to a str's.
 func hashKey(v Value) (any, bool) {
 	budget := maxKeyElems
 	return hashKeyBounded(v, 0, &budget)
 }
+
+// keyEnc is the hash key of a bytes, big int, tuple or frozenset key: an
+// encoding in a type of its own, so that no str key (whatever its text)
+// equals one.
+type keyEnc string
 
 // Tuple keys are hashed through a string; these bound its cost on hostile
 // input (a key beyond them is kept but treated as unhashable: never merged).
@@ -379,9 +387,9 @@ func hashKeyBounded(v Value, depth int, budget *int) (any, bool) {
 			return x.Int64(), true
 		}
 		// Magnitude bytes, not decimal: formatting a huge int costs more than linear time.
-		return fmt.Sprintf("\x00bigint:%d:", x.Sign()) + string(x.Bytes()), true
+		return keyEnc(fmt.Sprintf("\x00bigint:%d:", x.Sign()) + string(x.Bytes())), true
 	case []byte:
-		return "\x00bytes:" + string(x), true
+		return keyEnc("\x00bytes:" + string(x)), true
 	case Tuple:
 		*budget -= len(x)
 		if depth >= maxKeyDepth || *budget < 0 {
@@ -398,8 +406,10 @@ func hashKeyBounded(v Value, depth int, budget *int) (any, bool) {
 			// strings hold, and its size grows linearly with nesting (quoting
 			// the inner encodings doubled it at every level).
 			switch k := k.(type) {
-			case string: // str, and the encodings of bytes, big ints, tuples, frozensets
+			case string:
 				fmt.Fprintf(&b, "s%d:%s,", len(k), k)
+			case keyEnc: // bytes, big ints, tuples, frozensets
+				fmt.Fprintf(&b, "k%d:%s,", len(k), k)
 			case int64:
 				fmt.Fprintf(&b, "i%d,", k)
 			case float64:
@@ -417,12 +427,12 @@ func hashKeyBounded(v Value, depth int, budget *int) (any, bool) {
 			}
 		}
 		b.WriteString(")")
-		return b.String(), true
+		return keyEnc(b.String()), true
 	case *Set:
 		if !x.Frozen {
 			return nil, false
 		}
-		return fmt.Sprintf("\x00frozenset%p", x), true
+		return keyEnc(fmt.Sprintf("\x00frozenset%p", x)), true
 	case *Object:
 		// Objects hash by identity in Python unless they define __hash__;
 		// identity is the safe choice. But a call of builtins.set, bytearray,
