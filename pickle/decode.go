@@ -619,7 +619,7 @@ func (d *Decoder) step(op Op) error {
 			return err
 		}
 		s := &Set{Frozen: true}
-		addToSet(s, items)
+		s.add(items)
 		return d.pushContainer(s, h)
 	case OpAppend:
 		v, h, err := d.popH()
@@ -669,7 +669,7 @@ func (d *Decoder) step(op Op) error {
 		if !ok || s.Frozen {
 			return fmt.Errorf("%w: ADDITEMS on %s", ErrMalformed, typeName(t.v))
 		}
-		addToSet(s, items)
+		s.add(items)
 		t.h = max(t.h, h)
 		return nil
 	case OpGet, OpBinGet, OpLongBinGet:
@@ -932,28 +932,6 @@ func (d *Decoder) batchRoom(n, have int) int {
 	}
 	rest := float64(int64(len(r.data)) - r.off)
 	return n + int(min(float64(n)*rest/float64(used), 8*float64(have+n)))
-}
-
-// addToSet adds items to s, skipping ones already present (Python set semantics
-// for hashable items; unhashable ones are kept).
-func addToSet(s *Set, items []Value) {
-	if s.index == nil {
-		s.index = make(map[any]struct{}, len(s.Items)+len(items))
-		for _, it := range s.Items {
-			if k, ok := hashKey(it); ok {
-				s.index[k] = struct{}{}
-			}
-		}
-	}
-	for _, it := range items {
-		if k, ok := hashKey(it); ok {
-			if _, dup := s.index[k]; dup {
-				continue
-			}
-			s.index[k] = struct{}{}
-		}
-		s.Items = append(s.Items, it)
-	}
 }
 
 func typeName(v Value) string {

@@ -48,7 +48,55 @@ type List struct {
 type Set struct {
 	Items  []Value
 	Frozen bool
-	index  map[any]struct{} // hash keys of Items, built by the decoder
+	index  []int32 // positions of Items' hashable items, as Dict's index (built by the decoder)
+}
+
+// add adds items to s, skipping ones already present (Python set semantics
+// for hashable items; unhashable ones are kept).
+func (s *Set) add(items []Value) {
+	if s.index == nil || 2*(len(s.Items)+len(items)) > len(s.index) {
+		s.rebuild(len(s.Items) + len(items))
+	}
+	mask := uint64(len(s.index) - 1)
+	for _, it := range items {
+		hk, ok := hashKey(it)
+		if !ok {
+			s.Items = append(s.Items, it)
+			continue
+		}
+		if len(s.Items) >= math.MaxInt32 {
+			panic("pickle: Set too large to index")
+		}
+	probe:
+		for h := keyHash(hk) & mask; ; h = (h + 1) & mask {
+			switch p := s.index[h]; {
+			case p == 0:
+				s.index[h] = int32(len(s.Items) + 1)
+				s.Items = append(s.Items, it)
+				break probe
+			case keyEqual(hk, s.Items[p-1]):
+				break probe
+			}
+		}
+	}
+}
+
+// rebuild replaces s's index with one sized for n items holding every
+// hashable item (which are distinct: add skips equal ones).
+func (s *Set) rebuild(n int) {
+	s.index = make([]int32, indexSize(n))
+	mask := uint64(len(s.index) - 1)
+	for i, it := range s.Items {
+		hk, ok := hashKey(it)
+		if !ok {
+			continue
+		}
+		h := keyHash(hk) & mask
+		for s.index[h] != 0 {
+			h = (h + 1) & mask
+		}
+		s.index[h] = int32(i + 1)
+	}
 }
 
 // Global is a reference to a module-level name, as written by GLOBAL or STACK_GLOBAL.
