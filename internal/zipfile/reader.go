@@ -311,6 +311,8 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), view: src.mem != nil, r: r, size: size, lim: lim}
 	z.ents = make([]entry, entries)
 	var rec Record
+	var runs headerRuns
+	runs.pf, _ = r.(Prefetcher)
 	maxName := 0
 	p := 0
 	for i := range z.ents {
@@ -332,11 +334,18 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		z.ents[i].cd = uint32(p)
 		p += centralLen + nlen + xlen + clen
 		maxName = max(maxName, nlen)
+		runs.add(rec.HeaderOffset, rec.HeaderOffset+localLen+int64(nlen))
 	}
-	if err := z.readLocalHeaders(src, localLen+maxName); err != nil {
+	runs.flush()
+	cd := span{cdOff, cdOff + cdSize, "central directory"}
+	inOrder, err := z.readLocalHeaders(src, localLen+maxName, cd)
+	if err != nil {
 		return nil, err
 	}
-	return z, z.checkOverlap(span{cdOff, cdOff + cdSize, "central directory"})
+	if !inOrder {
+		return z, z.checkOverlap(cd)
+	}
+	return z, nil
 }
 
 // parse decodes the central header at cd[p:], which NewReaderLimits has
@@ -443,66 +452,82 @@ type Prefetcher interface {
 // of headers.
 const prefetchGap = 4096 - 1
 
-// prefetchHeaders asks pf for the runs of local headers, in file order, that
-// lie less than prefetchGap bytes apart; header(i) is the range
-// [start, end) of the i-th of n headers, a local header with a name as long
-// as the central one.
+// headerRuns plans the Prefetch requests for local headers, given in file
+// order: runs of headers that lie less than prefetchGap bytes apart, each
+// asked for once it ends (a lone header is not worth a request).
+type headerRuns struct {
+	pf              Prefetcher // nil: no requests
+	start, end, run int64
+}
+
+// add extends the current run with the header at [off, end), or starts a new one.
+func (h *headerRuns) add(off, end int64) {
+	if h.pf == nil {
+		return
+	}
+	if h.run > 0 && off >= h.end && off-h.end < prefetchGap {
+		h.end, h.run = end, h.run+1
+		return
+	}
+	h.flush()
+	h.start, h.end, h.run = off, end, 1
+}
+
+// flush asks for the current run.
+func (h *headerRuns) flush() {
+	if h.pf != nil && h.run > 1 {
+		h.pf.Prefetch(h.start, h.end-h.start)
+	}
+	h.run = 0
+}
+
+// prefetchHeaders asks pf for the runs of the n local headers header(i) gives
+// ([start, end): a local header with a name as long as the central one).
 func prefetchHeaders(pf Prefetcher, n int, header func(i int) (start, end int64)) {
-	start, end, run := int64(0), int64(0), 0
-	flush := func() {
-		if run > 1 {
-			pf.Prefetch(start, end-start)
-		}
-	}
+	runs := headerRuns{pf: pf}
 	for i := range n {
-		off, hend := header(i)
-		if run > 0 && off >= end && off-end < prefetchGap {
-			end, run = hend, run+1
-			continue
-		}
-		flush()
-		start, end, run = off, hend, 1
+		runs.add(header(i))
 	}
-	flush()
+	runs.flush()
 }
 
 // readLocalHeaders fills in each entry's local header length and checks that
 // every record lies inside the file, its local header where the directory
 // says. Headers are read in place from a Mapper, or into one buffer of
 // bufLen bytes (grown only for a local name longer than every central one).
-func (z *Reader) readLocalHeaders(src source, bufLen int) error {
+// While the records come in offset order (as writers put them) it also checks
+// that none overlaps another or the central directory cd; inOrder is false
+// when they do not, and checkOverlap must then sort them.
+func (z *Reader) readLocalHeaders(src source, bufLen int, cd span) (inOrder bool, err error) {
 	var rec Record
-	if pf, ok := z.r.(Prefetcher); ok {
-		prefetchHeaders(pf, len(z.ents), func(i int) (int64, int64) {
-			_ = z.parse(int(z.ents[i].cd), &rec)
-			return rec.HeaderOffset, rec.HeaderOffset + localLen + int64(len(rec.Name))
-		})
-	}
 	var buf []byte
 	if src.mem == nil {
 		buf = make([]byte, bufLen)
 	}
+	ov := overlaps{cd: cd}
+	inOrder = true
+	lastStart := int64(0)
 	for i := range z.ents {
 		_ = z.parse(int(z.ents[i].cd), &rec)
 		// Read the header and, speculatively, a name as long as the central one.
 		h, err := src.bytes(rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset), buf)
 		if err != nil {
-			return fmt.Errorf("record %q: local header: %w", rec.Name, err)
+			return false, fmt.Errorf("record %q: local header: %w", rec.Name, err)
 		}
 		if len(h) < localLen {
-			return formatErr(rec.HeaderOffset, "record %q: local header past the end of the file", rec.Name)
+			return false, formatErr(rec.HeaderOffset, "record %q: local header past the end of the file", rec.Name)
 		}
 		if le.Uint32(h) != sigLocal {
-			return formatErr(rec.HeaderOffset, "record %d %q: bad local header signature", i, rec.Name)
+			return false, formatErr(rec.HeaderOffset, "record %d %q: bad local header signature", i, rec.Name)
 		}
 		nlen, xlen := int64(le.Uint16(h[26:])), int64(le.Uint16(h[28:]))
 		if nlen > int64(z.lim.MaxNameLen) {
-			return fmt.Errorf("%w: offset %d: local name of %d bytes (limit %d)", ErrLimit, rec.HeaderOffset, nlen, z.lim.MaxNameLen)
+			return false, fmt.Errorf("%w: offset %d: local name of %d bytes (limit %d)", ErrLimit, rec.HeaderOffset, nlen, z.lim.MaxNameLen)
 		}
 		ln := h[localLen:]
 		if int64(len(ln)) != nlen {
 			if ln, err = src.bytes(rec.HeaderOffset+localLen, nlen, buf); err != nil {
-				return fmt.Errorf("record %q: local name: %w", rec.Name, err)
+				return false, fmt.Errorf("record %q: local name: %w", rec.Name, err)
 			}
 			if src.mem == nil {
 				buf = ln[:cap(ln)] // keep the buffer if it grew
@@ -517,13 +542,26 @@ func (z *Reader) readLocalHeaders(src source, bufLen int) error {
 		z.ents[i].local = uint32(localLen + nlen + xlen) // at most 30 + 2×65535
 		rec.DataOffset = rec.HeaderOffset + localLen + nlen + xlen
 		if rec.CompressedSize > z.size || rec.DataOffset > z.size-rec.CompressedSize {
-			return formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.DataOffset)
+			return false, formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.DataOffset)
 		}
 		if rec.Method == Store && rec.CompressedSize != rec.Size && !rec.Flagged() {
-			return formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
+			return false, formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
+		}
+		if inOrder {
+			if i > 0 && rec.HeaderOffset < lastStart {
+				inOrder = false // checkOverlap sorts and checks them all
+				continue
+			}
+			lastStart = rec.HeaderOffset
+			if err := ov.add(span{rec.HeaderOffset, rec.DataOffset + rec.CompressedSize, rec.Name}); err != nil {
+				return false, err
+			}
 		}
 	}
-	return nil
+	if inOrder {
+		return true, ov.finish()
+	}
+	return false, nil
 }
 
 // span is the byte range [start, end) of a record (local header and data) or
@@ -546,8 +584,8 @@ func (z *Reader) checkOverlap(cd span) error {
 // checkOverlap checks that no two of the n spans at(i) and cd share bytes:
 // sorted by start (records of equal start in directory order, the directory
 // after records starting where it does), each must start at or after the end
-// of the one before. Writers put the records in offset order, which takes
-// one pass and no allocation; other orders are sorted first.
+// of the one before. Spans already in order take one pass and no allocation;
+// others are sorted first.
 func checkOverlap(n int, at func(i int) span, cd span) error {
 	var order []int32
 	for i, prev := 0, int64(0); i < n; i++ {
@@ -563,36 +601,56 @@ func checkOverlap(n int, at func(i int) span, cd span) error {
 		}
 		prev = start
 	}
-	var prev span
-	first, cdDone := true, false
-	step := func(s span) error {
-		if !first && s.start < prev.end {
-			// The names may view a mapping: the message copies them.
-			return fmt.Errorf("%w: %q [%d,%d) and %q [%d,%d)", ErrOverlap,
-				prev.name, prev.start, prev.end, s.name, s.start, s.end)
-		}
-		prev, first = s, false
-		return nil
-	}
+	ov := overlaps{cd: cd}
 	for k := range n {
 		i := k
 		if order != nil {
 			i = int(order[k])
 		}
-		s := at(i)
-		if !cdDone && cd.start < s.start {
-			if err := step(cd); err != nil {
-				return err
-			}
-			cdDone = true
-		}
-		if err := step(s); err != nil {
+		if err := ov.add(at(i)); err != nil {
 			return err
 		}
 	}
-	if !cdDone {
-		return step(cd)
+	return ov.finish()
+}
+
+// overlaps checks spans given in order of start for overlap, placing the
+// central directory cd among them: before the first record that starts after
+// it, after those that start where it does.
+type overlaps struct {
+	cd, prev span
+	cdDone   bool
+	n        int // spans checked
+}
+
+// add checks record span s, which starts at or after every span added before.
+func (o *overlaps) add(s span) error {
+	if !o.cdDone && o.cd.start < s.start {
+		if err := o.step(o.cd); err != nil {
+			return err
+		}
+		o.cdDone = true
 	}
+	return o.step(s)
+}
+
+// finish checks the central directory if no record starts after it.
+func (o *overlaps) finish() error {
+	if !o.cdDone {
+		o.cdDone = true
+		return o.step(o.cd)
+	}
+	return nil
+}
+
+func (o *overlaps) step(s span) error {
+	if o.n > 0 && s.start < o.prev.end {
+		// The names may view a mapping: the message copies them.
+		return fmt.Errorf("%w: %q [%d,%d) and %q [%d,%d)", ErrOverlap,
+			o.prev.name, o.prev.start, o.prev.end, s.name, s.start, s.end)
+	}
+	o.prev = s
+	o.n++
 	return nil
 }
 
