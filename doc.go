@@ -19,7 +19,11 @@
 // *pickle.Object whose fields can be read. Tensor bytes are never read while
 // opening: storages are views of the mapping, or lazy; every tensor is checked
 // against its storage (shape, strides, offset, record size) and errors name the
-// file, record, offset and key. Walk and Tensors list what a file holds;
+// file, record, offset and key. A mapped zip file is opened as PyTorch's reader
+// opens it, by its central directory and data.pkl: each storage's local header,
+// which says where its data starts, is read on the storage's first use (a
+// state_dict of small tensors has headers on every page of the file), and a
+// storage first used after Close reports ErrClosed. Walk and Tensors list what a file holds;
 // FindStateDict and LoadStateDict find its state_dict. File.ReadAhead asks the
 // kernel for a mapped storage's bytes in one request just before they are read.
 // Each pickle is read in one pass: the decoder reports globals and refuses

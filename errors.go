@@ -30,6 +30,9 @@ var (
 	ErrWeightsOnly = errors.New("pth: weights-only load refused")
 	// ErrUnsupported means a valid construct this package cannot handle.
 	ErrUnsupported = errors.New("pth: unsupported")
+	// ErrClosed: a storage whose data had not been located yet (its first use
+	// reads its zip record's local header) was used after File.Close.
+	ErrClosed = errors.New("pth: file closed")
 )
 
 // Error locates a failure: the file, the record inside it (zip record, legacy

@@ -136,6 +136,8 @@ type File struct {
 	// records on the first call of Records (most opens never ask).
 	zr         *zipfile.Reader
 	recordsOne sync.Once
+	// zipStorages locates the deferred storages of a mapped zip file until Close.
+	zipStorages *zipStorages
 	// spliced counts the tensors read by the splicer (splice.go).
 	spliced int
 	// mapped is the file's read-only mapping (nil when read through ReadAt
@@ -206,6 +208,9 @@ func (f *File) Records() []Record {
 // not be used afterwards.
 func (f *File) Close() error {
 	f.zr = nil // it may view the mapping
+	if f.zipStorages != nil {
+		f.zipStorages.close() // storages not used yet can no longer be
+	}
 	if f.unmap != nil {
 		u := f.unmap
 		f.unmap, f.mapped = nil, nil

@@ -3,11 +3,13 @@ package pth
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -105,4 +107,85 @@ func TestOpenTouchesNoTensorBytes(t *testing.T) {
 	}
 	f.Close()
 	f.ReadAhead(big.Storage) // after Close: a no-op, not a fault
+}
+
+// TestOpenManySmallTouchesDirectoryOnly: in a state_dict of many small
+// tensors each record's local header shares pages with tensor data, so
+// reading every header at open would map in the whole file. Open reads the
+// central directory and data.pkl; a storage's local header is read on its
+// first use. A storage first used after Close reports ErrClosed.
+func TestOpenManySmallTouchesDirectoryOnly(t *testing.T) {
+	const tensors, elems = 2000, 4096 // 2000 × 16 KiB: 32 MiB of tensor data
+	sd := &StateDict{Tensors: map[string]*tensor.Tensor{}}
+	for i := range tensors {
+		vals := make([]float32, elems)
+		for j := range vals {
+			vals[j] = float32(i*elems + j)
+		}
+		k := fmt.Sprintf("layer%d.weight", i)
+		sd.Keys = append(sd.Keys, k)
+		sd.Tensors[k] = tensor.FromFloat32([]int64{elems}, vals)
+	}
+	path := filepath.Join(t.TempDir(), "many.pt")
+	if err := SaveStateDict(path, sd); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nts := Tensors(f.Root)
+	if len(nts) != tensors {
+		t.Fatalf("%d tensors", len(nts))
+	}
+	if rss := mappingRSS(t, f.mapped); rss > int64(len(f.mapped))/4 {
+		t.Errorf("after Open, %d bytes of the %d-byte mapping are resident", rss, len(f.mapped))
+	}
+	for i, nt := range nts[:tensors-1] {
+		got, err := nt.T.Float32s()
+		if err != nil || got[0] != float32(i*elems) || got[elems-1] != float32(i*elems+elems-1) {
+			t.Fatalf("%s: %v…, %v", nt.Path, got[:2], err)
+		}
+	}
+	f.Close()
+	last := nts[tensors-1].T
+	if _, err := last.Storage.Bytes(); !errors.Is(err, ErrClosed) {
+		t.Errorf("first use after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestDeferredStoragesConcurrent: storages first used from several
+// goroutines at once give every goroutine the same bytes (run with -race).
+func TestDeferredStoragesConcurrent(t *testing.T) {
+	sd := &StateDict{Tensors: map[string]*tensor.Tensor{}}
+	for i := range 200 {
+		k := fmt.Sprintf("t%d", i)
+		sd.Keys = append(sd.Keys, k)
+		sd.Tensors[k] = tensor.FromFloat32([]int64{3}, []float32{float32(i), 1, 2})
+	}
+	path := filepath.Join(t.TempDir(), "sd.pt")
+	if err := SaveStateDict(path, sd); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	nts := Tensors(f.Root)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, nt := range nts {
+				v, err := nt.T.Float32s()
+				if err != nil || v[0] != float32(i) || v[2] != 2 {
+					t.Errorf("%s: %v, %v", nt.Path, v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -45,8 +45,9 @@ const (
 // that views it. Its bytes are little-endian once Bytes returns.
 //
 // A storage is either resident (heap memory or a slice of a memory-mapped file,
-// given to NewStorage or NewStorageOrder) or lazy (read from an io.ReaderAt on
-// first use, NewLazyStorage).
+// given to NewStorage or NewStorageOrder), lazy (read from an io.ReaderAt on
+// first use, NewLazyStorage), or deferred (resident once its place is found,
+// on first use, StorageArena.NewDeferred).
 type Storage struct {
 	DType DType
 	// n is the length of the resident bytes at data. It sits here, in the
@@ -63,7 +64,10 @@ type Storage struct {
 	// n is kept apart from NBytes, which callers may change: Bytes checks
 	// that the two agree, as it did with a slice. While pending is set, data
 	// is nil and n 0; resident bytes of 4 GiB or more, more than n counts,
-	// are kept in pending as raw bytes with nothing to swap.
+	// are kept in pending as raw bytes with nothing to swap. A deferred
+	// storage (pending.loc set) is the exception: n is its Locator's id until
+	// its first use sets data and n, under pending.mu, data last and
+	// atomically (see located).
 	data *byte
 	// pending holds what a storage needs before its first use: a lazy source,
 	// or big-endian bytes to swap. Resident little-endian storages (every
@@ -72,8 +76,11 @@ type Storage struct {
 	pending *pending
 }
 
-// pending is a storage's first read, byte swap or size check, done once.
+// pending is a storage's first read, byte swap or size check, done once;
+// or, shared by the deferred storages of one reader (Deferred), their Locator.
 type pending struct {
+	loc  Locator     // deferred storages: finds their bytes
+	mu   sync.Mutex  // deferred storages: orders their first uses
 	src  io.ReaderAt // lazy source (nil: use raw)
 	off  int64       // offset of the bytes in src
 	raw  []byte      // resident bytes (src nil): big-endian to swap, or too long for Storage.n
@@ -130,13 +137,46 @@ type StorageArena struct {
 	block []Storage
 }
 
-// NewStorageOrder is the package function NewStorageOrder, from the arena.
-func (a *StorageArena) NewStorageOrder(dt DType, data []byte, bigEndian bool) *Storage {
+// A Locator finds the bytes of deferred storages (StorageArena.NewDeferred).
+// A reader defers what it can only learn with a further read per storage,
+// such as where a zip record's data starts (its local header): opening a
+// file of 20,000 small tensors then reads the directory, not 20,000 headers
+// spread over the whole file.
+type Locator interface {
+	// Locate returns the n bytes of the storage the reader numbered id. It
+	// may be called more than once for a storage, from several goroutines.
+	Locate(id uint32, n int64) ([]byte, error)
+}
+
+// Deferred is what the deferred storages of one reader share: their Locator,
+// and a lock that orders each storage's first use.
+type Deferred struct{ p pending }
+
+// NewDeferred returns a Deferred whose storages loc locates.
+func NewDeferred(loc Locator) *Deferred { return &Deferred{p: pending{loc: loc}} }
+
+// NewDeferred returns a storage of nbytes bytes (0 < nbytes < 4 GiB) that d's
+// Locator finds, given id, on the first call of Bytes; it is resident from
+// then on. A failed Locate is returned by that call of Bytes, and tried again
+// by the next.
+func (a *StorageArena) NewDeferred(dt DType, nbytes int64, d *Deferred, id uint32) *Storage {
+	s := a.next()
+	*s = Storage{DType: dt, NBytes: nbytes, Location: "cpu", n: id, pending: &d.p}
+	return s
+}
+
+func (a *StorageArena) next() *Storage {
 	if len(a.block) == 0 {
 		a.block = make([]Storage, 256)
 	}
 	s := &a.block[0]
 	a.block = a.block[1:]
+	return s
+}
+
+// NewStorageOrder is the package function NewStorageOrder, from the arena.
+func (a *StorageArena) NewStorageOrder(dt DType, data []byte, bigEndian bool) *Storage {
+	s := a.next()
 	s.initOrder(dt, data, bigEndian)
 	return s
 }

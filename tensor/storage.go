@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Errors returned by this package. They are wrapped with context; test with errors.Is.
@@ -40,8 +43,51 @@ func (s *Storage) Bytes() ([]byte, error) {
 		}
 		return data, nil
 	}
+	if p.loc != nil {
+		return s.located(p)
+	}
 	p.once.Do(func() { p.data, p.err = s.load(p) })
 	return p.data, p.err
+}
+
+// located returns a deferred storage's bytes, asking p.loc for them on first
+// use. data is written once, atomically, after n and under p.mu, and read
+// atomically without the lock: a reader that sees it set also sees n. Until
+// then n is the Locator's id, read under p.mu; two first uses at once may
+// both call Locate, and the first to finish keeps its answer.
+func (s *Storage) located(p *pending) ([]byte, error) {
+	dataPtr := (*unsafe.Pointer)(unsafe.Pointer(&s.data))
+	if d := atomic.LoadPointer(dataPtr); d != nil {
+		data := unsafe.Slice((*byte)(d), s.n)
+		if err := s.checkSize(len(data)); err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+	p.mu.Lock()
+	if s.data != nil { // set since the load above
+		p.mu.Unlock()
+		return s.located(p)
+	}
+	id := s.n
+	p.mu.Unlock()
+	if s.NBytes <= 0 || s.NBytes > math.MaxUint32 {
+		return nil, fmt.Errorf("storage %q: %w: deferred storage of %d bytes", s.Key, ErrShape, s.NBytes)
+	}
+	data, err := p.loc.Locate(id, s.NBytes)
+	if err != nil {
+		return nil, fmt.Errorf("storage %q: %w", s.Key, err)
+	}
+	if err := s.checkSize(len(data)); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if s.data == nil {
+		s.n = uint32(len(data))
+		atomic.StorePointer(dataPtr, unsafe.Pointer(unsafe.SliceData(data)))
+	}
+	p.mu.Unlock()
+	return s.located(p)
 }
 
 // checkSize checks that n bytes are what NBytes says the storage holds.

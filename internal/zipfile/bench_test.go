@@ -29,8 +29,9 @@ func BenchmarkOpen20000(b *testing.B) {
 
 // BenchmarkOpenManyPT opens testdata/fixtures/large/many.pt, torch.save's
 // 20,000-tensor state_dict (20,002 records), from memory: through ReadAt
-// (the directory copied) and as a Mapper, in place, as pth.Open reads its
-// mapping. Neither builds the Records list. Regenerate the file with
+// (the directory copied), as a Mapper, in place, and lazily (NewLazyReader,
+// no local header read), as pth.Open reads its mapping. None builds the
+// Records list. Regenerate the file with
 // /usr/bin/python3 testdata/gen/bench_gen.py testdata/fixtures/large.
 func BenchmarkOpenManyPT(b *testing.B) {
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fixtures", "large", "many.pt"))
@@ -40,11 +41,12 @@ func BenchmarkOpenManyPT(b *testing.B) {
 	for _, how := range []struct {
 		name string
 		r    io.ReaderAt
-	}{{"ReadAt", bytes.NewReader(data)}, {"Mapper", mapped{bytes.NewReader(data), data}}} {
+		lazy bool
+	}{{"ReadAt", bytes.NewReader(data), false}, {"Mapper", mapped{bytes.NewReader(data), data}, false}, {"Lazy", mapped{bytes.NewReader(data), data}, true}} {
 		b.Run(how.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				z, err := NewReader(how.r, int64(len(data)))
+				z, err := newReader(how.r, int64(len(data)), DefaultLimits, how.lazy)
 				if err != nil {
 					b.Fatal(err)
 				}

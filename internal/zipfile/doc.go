@@ -16,5 +16,6 @@
 // file, records may not overlap, entry counts and name lengths are capped, and
 // deflated records may not expand beyond their declared size or deflate's
 // maximum ratio. Opening an archive reads only the directory and the local
-// headers, never record data.
+// headers, never record data; NewLazyReader reads the directory only, and each
+// local header when its record is asked for, as PyTorch's reader does.
 package zipfile

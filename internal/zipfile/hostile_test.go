@@ -36,14 +36,20 @@ func (m mapped) Mapped() []byte { return m.b }
 // ReadAt, in place through Mapper) gave different results.
 var errDisagree = errors.New("ReadAt and Mapper readers disagree")
 
-// open reads b twice, through ReadAt and in place as a Mapper, and returns
-// the first reader, or an errDisagree error if the two differ in their error
-// or in any record (every test and the fuzzer compare them this way).
+// open reads b three ways: through ReadAt, in place as a Mapper, and lazily
+// (NewLazyReader, local headers read by At). It returns the first reader, or
+// an errDisagree error if the others differ from it: the Mapper reader in its
+// error or in any record; the lazy one in any record, or by failing (at open
+// or in some At) where the first succeeds or succeeding where it fails.
+// Every test and the fuzzer compare them this way.
 func open(b []byte) (*Reader, error) {
 	z, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	zm, errm := NewReader(mapped{bytes.NewReader(b), b}, int64(len(b)))
 	if (err == nil) != (errm == nil) || err != nil && err.Error() != errm.Error() {
 		return nil, fmt.Errorf("%w: %v / %v", errDisagree, err, errm)
+	}
+	if err := sameLazy(b, z, err); err != nil {
+		return nil, err
 	}
 	if err != nil {
 		return nil, err
@@ -52,7 +58,11 @@ func open(b []byte) (*Reader, error) {
 		return nil, fmt.Errorf("%w: %d / %d records", errDisagree, z.Len(), zm.Len())
 	}
 	for i, r := range z.Records() {
-		a, m, rm := *r, zm.At(i), *zm.Records()[i]
+		m, err := zm.At(i)
+		if err != nil {
+			return nil, fmt.Errorf("%w: record %d: %v", errDisagree, i, err)
+		}
+		a, rm := *r, *zm.Records()[i]
 		a.z, m.z, rm.z = nil, nil, nil
 		if a != m || a != rm || zm.NameAt(i) != a.Name {
 			return nil, fmt.Errorf("%w: record %d: %+v / %+v / %+v", errDisagree, i, a, m, rm)
@@ -65,6 +75,43 @@ func open(b []byte) (*Reader, error) {
 		}
 	}
 	return z, nil
+}
+
+// sameLazy checks a NewLazyReader of b against z (err), read eagerly.
+func sameLazy(b []byte, z *Reader, err error) error {
+	lz, lerr := NewLazyReader(mapped{bytes.NewReader(b), b}, int64(len(b)), DefaultLimits)
+	if lerr != nil {
+		if !errors.Is(lerr, ErrFormat) {
+			return fmt.Errorf("%w: lazy open: %v is not ErrFormat", errDisagree, lerr)
+		}
+		if err == nil {
+			return fmt.Errorf("%w: lazy open fails (%v), eager open succeeds", errDisagree, lerr)
+		}
+		return nil
+	}
+	var atErr error
+	for i := range lz.Len() {
+		r, err := lz.At(i)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				return fmt.Errorf("%w: lazy At(%d): %v is not ErrFormat", errDisagree, i, err)
+			}
+			atErr = err
+			continue
+		}
+		if z == nil {
+			continue
+		}
+		want := *z.Records()[i]
+		r.z, want.z, want.LocalName = nil, nil, want.Name
+		if r != want {
+			return fmt.Errorf("%w: lazy record %d: %+v, eager %+v", errDisagree, i, r, want)
+		}
+	}
+	if (err == nil) != (atErr == nil) {
+		return fmt.Errorf("%w: eager open: %v; lazy: every At succeeds unless %v", errDisagree, err, atErr)
+	}
+	return nil
 }
 
 func TestTruncated(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -91,11 +92,16 @@ type Reader struct {
 	// byName and dups are built on the first Lookup or Duplicates: an open
 	// that only needs a few names (Find) never hashes 20,000 of them.
 	index  sync.Once
-	byName map[string]*Record
+	byName map[string]int32
 	dups   []string
 	r      io.ReaderAt
 	size   int64
 	lim    Limits
+	// lazy: local headers are read when a record is asked for (NewLazyReader),
+	// through src; cdStart is where the central directory starts.
+	lazy    bool
+	src     source
+	cdStart int64
 }
 
 // entry locates one record: its central header at cd[cd:], and the length
@@ -211,6 +217,25 @@ func (s source) bytes(off, n int64, buf []byte) ([]byte, error) {
 	return s.mem[off : off+n : off+n], nil
 }
 
+// NewLazyReader is NewReaderLimits without reading the local headers at
+// open: it reads and checks the central directory, and each record's local
+// header is read and checked when the record is asked for (At, Find,
+// Records, Lookup), as PyTorch's own reader does. Opening a 20,000-record
+// archive then touches the directory's pages only, not the file's.
+//
+// At open, every record must lie inside the file and, with at least its
+// fixed 30-byte local header, overlap no other record and not the directory;
+// asking for a record checks the rest: its header's signature, its name
+// length, and that its data ends before the next record starts. A directory
+// that does not list the records in offset order (writers do) is read as
+// NewReaderLimits reads it, every local header at once.
+//
+// Records that fail their check are reported by At; Find, Lookup and Records
+// give them a DataOffset of -1, which Open refuses.
+func NewLazyReader(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
+	return newReader(r, size, lim, true)
+}
+
 // NewReaderLimits is NewReader with explicit limits.
 //
 // Reading the directory costs a handful of allocations per archive, not per
@@ -219,6 +244,10 @@ func (s source) bytes(off, n int64, buf []byte) ([]byte, error) {
 // when asked for. Every local header is read (in place, or into one reused
 // buffer) to check it and to know where the record's data starts.
 func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
+	return newReader(r, size, lim, false)
+}
+
+func newReader(r io.ReaderAt, size int64, lim Limits, lazy bool) (*Reader, error) {
 	if size < endLen {
 		return nil, formatErr(0, "file of %d bytes is too short", size)
 	}
@@ -287,7 +316,7 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	if cdOff < 0 || cdSize < 0 || cdOff > cdEnd || cdSize > cdEnd-cdOff {
 		return nil, formatErr(cdOff, "central directory (%d bytes) outside the file", cdSize)
 	}
-	if entries > int64(lim.MaxEntries) {
+	if entries > int64(lim.MaxEntries) || entries > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: %d entries (limit %d)", ErrLimit, entries, lim.MaxEntries)
 	}
 	if entries*centralLen > cdSize {
@@ -308,11 +337,17 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	// second copy. This is sound because cdb is never written: it is the
 	// caller's memory (a Mapper's), a buffer readAt just filled, or a slice
 	// of the tail buffer buf, which nothing writes to after the read above.
-	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), view: src.mem != nil, r: r, size: size, lim: lim}
+	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), view: src.mem != nil, r: r, size: size, lim: lim, src: src, cdStart: cdOff}
 	z.ents = make([]entry, entries)
 	var rec Record
 	var runs headerRuns
-	runs.pf, _ = r.(Prefetcher)
+	if !lazy {
+		runs.pf, _ = r.(Prefetcher)
+	}
+	// lazily, the spans records take at least (their data and a local
+	// header of 30 bytes) are checked while the directory is read
+	ov := overlaps{cd: span{cdOff, cdOff + cdSize, "central directory"}}
+	inOrder, lastStart := true, int64(0)
 	maxName := 0
 	p := 0
 	for i := range z.ents {
@@ -335,17 +370,49 @@ func NewReaderLimits(r io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		p += centralLen + nlen + xlen + clen
 		maxName = max(maxName, nlen)
 		runs.add(rec.HeaderOffset, rec.HeaderOffset+localLen+int64(nlen))
+		if lazy && inOrder {
+			if err := z.checkCentral(&rec); err != nil {
+				return nil, err
+			}
+			if i > 0 && rec.HeaderOffset < lastStart {
+				inOrder = false // read as NewReaderLimits does
+				continue
+			}
+			lastStart = rec.HeaderOffset
+			if err := ov.add(span{rec.HeaderOffset, rec.HeaderOffset + localLen + rec.CompressedSize, rec.Name}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	runs.flush()
-	cd := span{cdOff, cdOff + cdSize, "central directory"}
-	inOrder, err := z.readLocalHeaders(src, localLen+maxName, cd)
+	if lazy && inOrder {
+		if err := ov.finish(); err != nil {
+			return nil, err
+		}
+		z.lazy = true
+		return z, nil
+	}
+	inOrder, err = z.readLocalHeaders(src, localLen+maxName, ov.cd)
 	if err != nil {
 		return nil, err
 	}
 	if !inOrder {
-		return z, z.checkOverlap(cd)
+		return z, z.checkOverlap(ov.cd)
 	}
 	return z, nil
+}
+
+// checkCentral checks what the central directory alone tells of a record: its
+// data, after a local header of at least 30 bytes, lies inside the file, and
+// a stored record's two sizes agree.
+func (z *Reader) checkCentral(rec *Record) error {
+	if rec.CompressedSize > z.size || rec.HeaderOffset > z.size-localLen-rec.CompressedSize {
+		return formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.HeaderOffset+localLen)
+	}
+	if rec.Method == Store && rec.CompressedSize != rec.Size && !rec.Flagged() {
+		return formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
+	}
+	return nil
 }
 
 // parse decodes the central header at cd[p:], which NewReaderLimits has
@@ -370,18 +437,83 @@ func (z *Reader) Len() int { return len(z.ents) }
 // At returns record i (0 ≤ i < Len()) by value, without building the list
 // Records returns. When the Reader views a Mapper's memory, the record's
 // names view it too: they are valid only while that memory is mapped (copy
-// them with strings.Clone to keep them).
-func (z *Reader) At(i int) Record {
+// them with strings.Clone to keep them). On a NewLazyReader it reads and
+// checks the record's local header (every call: At keeps nothing), which is
+// the only way it fails; its LocalName is then the central name.
+func (z *Reader) At(i int) (Record, error) {
 	var rec Record
 	e := z.ents[i]
 	_ = z.parse(int(e.cd), &rec) // checked when the directory was read
 	rec.LocalName = rec.Name
+	rec.z = z
+	if z.lazy {
+		off, err := z.local(i, &rec)
+		rec.DataOffset = off
+		return rec, err
+	}
 	if n, ok := z.localNames[i]; ok {
 		rec.LocalName = n
 	}
 	rec.DataOffset = rec.HeaderOffset + int64(e.local)
-	rec.z = z
+	return rec, nil
+}
+
+// Entry returns record i as the central directory describes it, without
+// reading its local header: on a NewLazyReader its DataOffset is -1 (At
+// reads it) and its LocalName the central name. Its names view the
+// directory, as At's do.
+func (z *Reader) Entry(i int) Record {
+	if !z.lazy {
+		rec, _ := z.At(i) // read at open: cannot fail
+		return rec
+	}
+	var rec Record
+	_ = z.parse(int(z.ents[i].cd), &rec) // checked when the directory was read
+	rec.LocalName, rec.DataOffset, rec.z = rec.Name, -1, z
 	return rec
+}
+
+// at is At for the lookups that report a record NewLazyReader cannot read
+// with DataOffset -1.
+func (z *Reader) at(i int) Record {
+	rec, err := z.At(i)
+	if err != nil {
+		rec.DataOffset = -1
+	}
+	return rec
+}
+
+// local reads and checks record i's local header (rec, its central record,
+// at hand) for a NewLazyReader, and returns the offset of its data.
+func (z *Reader) local(i int, rec *Record) (int64, error) {
+	var buf []byte
+	if z.src.mem == nil {
+		buf = make([]byte, localLen+len(rec.Name))
+	}
+	h, err := z.src.bytes(rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset), buf)
+	if err != nil {
+		return -1, fmt.Errorf("record %q: local header: %w", rec.Name, err)
+	}
+	dataOff, _, err := z.checkLocal(i, rec, h)
+	if err != nil {
+		return -1, err
+	}
+	// The data must end before what follows the record in the file: the
+	// next record (the directory lists them in offset order) or the directory.
+	end := z.size
+	if i+1 < len(z.ents) {
+		var next Record
+		_ = z.parse(int(z.ents[i+1].cd), &next)
+		end = next.HeaderOffset
+	}
+	if z.cdStart >= rec.HeaderOffset {
+		end = min(end, z.cdStart)
+	}
+	if dataOff > end || rec.CompressedSize > end-dataOff {
+		return -1, fmt.Errorf("%w: record %q [%d,%d) runs past offset %d, where the next record or the central directory starts",
+			ErrOverlap, rec.Name, rec.HeaderOffset, dataOff+rec.CompressedSize, end)
+	}
+	return dataOff, nil
 }
 
 // NameAt returns record i's name as At does (a view of a Mapper's memory).
@@ -514,19 +646,13 @@ func (z *Reader) readLocalHeaders(src source, bufLen int, cd span) (inOrder bool
 		if err != nil {
 			return false, fmt.Errorf("record %q: local header: %w", rec.Name, err)
 		}
-		if len(h) < localLen {
-			return false, formatErr(rec.HeaderOffset, "record %q: local header past the end of the file", rec.Name)
-		}
-		if le.Uint32(h) != sigLocal {
-			return false, formatErr(rec.HeaderOffset, "record %d %q: bad local header signature", i, rec.Name)
-		}
-		nlen, xlen := int64(le.Uint16(h[26:])), int64(le.Uint16(h[28:]))
-		if nlen > int64(z.lim.MaxNameLen) {
-			return false, fmt.Errorf("%w: offset %d: local name of %d bytes (limit %d)", ErrLimit, rec.HeaderOffset, nlen, z.lim.MaxNameLen)
+		dataOff, nameLen, err := z.checkLocal(i, &rec, h)
+		if err != nil {
+			return false, err
 		}
 		ln := h[localLen:]
-		if int64(len(ln)) != nlen {
-			if ln, err = src.bytes(rec.HeaderOffset+localLen, nlen, buf); err != nil {
+		if len(ln) != nameLen {
+			if ln, err = src.bytes(rec.HeaderOffset+localLen, int64(nameLen), buf); err != nil {
 				return false, fmt.Errorf("record %q: local name: %w", rec.Name, err)
 			}
 			if src.mem == nil {
@@ -539,14 +665,8 @@ func (z *Reader) readLocalHeaders(src source, bufLen int, cd span) (inOrder bool
 			}
 			z.localNames[i] = string(ln)
 		}
-		z.ents[i].local = uint32(localLen + nlen + xlen) // at most 30 + 2×65535
-		rec.DataOffset = rec.HeaderOffset + localLen + nlen + xlen
-		if rec.CompressedSize > z.size || rec.DataOffset > z.size-rec.CompressedSize {
-			return false, formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.DataOffset)
-		}
-		if rec.Method == Store && rec.CompressedSize != rec.Size && !rec.Flagged() {
-			return false, formatErr(rec.HeaderOffset, "record %q: stored, but compressed size %d differs from size %d", rec.Name, rec.CompressedSize, rec.Size)
-		}
+		z.ents[i].local = uint32(dataOff - rec.HeaderOffset) // at most 30 + 2×65535
+		rec.DataOffset = dataOff
 		if inOrder {
 			if i > 0 && rec.HeaderOffset < lastStart {
 				inOrder = false // checkOverlap sorts and checks them all
@@ -564,6 +684,31 @@ func (z *Reader) readLocalHeaders(src source, bufLen int, cd span) (inOrder bool
 	return false, nil
 }
 
+// checkLocal checks record i's local header h (rec is its central record; h
+// holds the fixed header and, when the file is long enough, as many bytes of
+// name as the central name has) and returns the offset of the record's data
+// and the length of the local name.
+func (z *Reader) checkLocal(i int, rec *Record, h []byte) (dataOff int64, nameLen int, err error) {
+	if len(h) < localLen {
+		return -1, 0, formatErr(rec.HeaderOffset, "record %q: local header past the end of the file", rec.Name)
+	}
+	if le.Uint32(h) != sigLocal {
+		return -1, 0, formatErr(rec.HeaderOffset, "record %d %q: bad local header signature", i, rec.Name)
+	}
+	nlen, xlen := int64(le.Uint16(h[26:])), int64(le.Uint16(h[28:]))
+	if nlen > int64(z.lim.MaxNameLen) {
+		return -1, 0, fmt.Errorf("%w: offset %d: local name of %d bytes (limit %d)", ErrLimit, rec.HeaderOffset, nlen, z.lim.MaxNameLen)
+	}
+	dataOff = rec.HeaderOffset + localLen + nlen + xlen
+	if err := z.checkCentral(rec); err != nil {
+		return -1, 0, err
+	}
+	if dataOff > z.size-rec.CompressedSize {
+		return -1, 0, formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, dataOff)
+	}
+	return dataOff, int(nlen), nil
+}
+
 // span is the byte range [start, end) of a record (local header and data) or
 // of the central directory.
 type span struct {
@@ -576,7 +721,7 @@ type span struct {
 func (z *Reader) checkOverlap(cd span) error {
 	var rec Record
 	return checkOverlap(len(z.ents), func(i int) span {
-		rec = z.At(i)
+		rec, _ = z.At(i) // read at open: cannot fail
 		return span{rec.HeaderOffset, rec.DataOffset + rec.CompressedSize, rec.Name}
 	}, cd)
 }
@@ -656,7 +801,9 @@ func (o *overlaps) step(s span) error {
 
 // Records returns the records in central directory order. The slice is
 // shared; it is built on the first call, with names of its own (copied when
-// the Reader views a Mapper's memory).
+// the Reader views a Mapper's memory). On a NewLazyReader, building it reads
+// every local header, and a record whose header fails its check has a
+// DataOffset of -1 (At tells why).
 func (z *Reader) Records() []*Record {
 	z.recordsOnce.Do(func() {
 		recs := make([]Record, len(z.ents))
@@ -670,7 +817,7 @@ func (z *Reader) Records() []*Record {
 			names = make([]byte, 0, total)
 		}
 		for i := range recs {
-			recs[i] = z.At(i)
+			recs[i] = z.at(i)
 			if z.view {
 				n := len(names)
 				names = append(names, recs[i].Name...)
@@ -689,27 +836,52 @@ func (z *Reader) Records() []*Record {
 }
 
 // Lookup returns the first record with the given full name, or nil. The
-// first call indexes every name; for a few names, Find costs less.
+// first call indexes every name; for a few names, Find costs less. On a
+// NewLazyReader it builds the Records list, reading every local header.
 func (z *Reader) Lookup(name string) *Record {
+	if i := z.LookupIndex(name); i >= 0 {
+		return z.Records()[i]
+	}
+	return nil
+}
+
+// LookupIndex returns the position of the first record with the given full
+// name, or -1, through the index Lookup builds (but not the Records list).
+func (z *Reader) LookupIndex(name string) int {
 	z.index.Do(z.buildIndex)
-	return z.byName[name]
+	if i, ok := z.byName[name]; ok {
+		return int(i)
+	}
+	return -1
+}
+
+// Index returns the position of the first record with the given full name,
+// or -1, by a scan of the directory (no index is built).
+func (z *Reader) Index(name string) int {
+	for i := range z.ents {
+		if z.NameAt(i) == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // Find returns the first record with the given full name, or nil, by a scan
-// of the directory (no index is built, nor the list Records returns).
+// of the directory (no index is built, nor the list Records returns). On a
+// NewLazyReader a record whose local header fails its check has a
+// DataOffset of -1 (At tells why).
 func (z *Reader) Find(name string) *Record {
-	for i := range z.ents {
-		if z.NameAt(i) == name {
-			rec := z.At(i)
-			// The caller's string, equal to the directory's: never a view of a mapping.
-			if rec.LocalName == rec.Name {
-				rec.LocalName = name
-			}
-			rec.Name = name
-			return &rec
-		}
+	i := z.Index(name)
+	if i < 0 {
+		return nil
 	}
-	return nil
+	rec := z.at(i)
+	// The caller's string, equal to the directory's: never a view of a mapping.
+	if rec.LocalName == rec.Name {
+		rec.LocalName = name
+	}
+	rec.Name = name
+	return &rec
 }
 
 // Duplicates returns names that occur more than once (after the first), in
@@ -719,22 +891,23 @@ func (z *Reader) Duplicates() []string {
 	return z.dups
 }
 
-// buildIndex indexes the records by name, last record first, so that each
-// name ends up with its first record in one map operation per record; a map
-// that did not grow means a duplicate name, listed (rarely) in a second pass.
+// buildIndex indexes the records' positions by name, last record first, so
+// that each name ends up with its first record in one map operation per
+// record; a map that did not grow means a duplicate name, listed (rarely,
+// copied) in a second pass. The map's keys view the directory, which the
+// Reader holds (a Mapper's memory: the Reader is not used once it is gone).
 func (z *Reader) buildIndex() {
-	recs := z.Records()
-	z.byName = make(map[string]*Record, len(recs))
+	z.byName = make(map[string]int32, len(z.ents))
 	dup := false
-	for i := len(recs) - 1; i >= 0; i-- {
+	for i := len(z.ents) - 1; i >= 0; i-- {
 		n := len(z.byName)
-		z.byName[recs[i].Name] = recs[i]
+		z.byName[z.NameAt(i)] = int32(i)
 		dup = dup || len(z.byName) == n
 	}
 	if dup {
-		for _, r := range recs {
-			if z.byName[r.Name] != r {
-				z.dups = append(z.dups, r.Name)
+		for i := range z.ents {
+			if name := z.NameAt(i); z.byName[name] != int32(i) {
+				z.dups = append(z.dups, strings.Clone(name))
 			}
 		}
 	}
@@ -796,6 +969,9 @@ func (rec *Record) OpenRaw() *io.SectionReader {
 // loader or scanner that skipped them would miss what PyTorch runs. Truly
 // encrypted data then fails Verify.
 func (rec *Record) Open() (io.Reader, error) {
+	if rec.DataOffset < 0 {
+		return nil, fmt.Errorf("%w: record %q: unreadable local header", ErrFormat, rec.Name)
+	}
 	raw := rec.OpenRaw()
 	switch rec.Method {
 	case Store:
