@@ -226,8 +226,16 @@ func (p *splicer) str() (string, bool) {
 	if !ok {
 		return "", false
 	}
+	op := p.i
 	p.i = at + n
-	return s, p.put(s)
+	// The memo keeps the string's place in the input, not the string: a
+	// storage's name is seldom fetched again (only for a shared storage).
+	if idx, ok := p.memoIndex(pickle.OpBinPut, pickle.OpLongBinPut); ok {
+		p.s.PutString(idx, op)
+	} else if p.op(pickle.OpMemoize) {
+		p.s.PutString(p.s.MemoizeIndex(), op)
+	}
+	return s, true
 }
 
 // global consumes a GET of a global.

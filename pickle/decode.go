@@ -60,10 +60,17 @@ type Decoder struct {
 	markOffs []int64
 	batchOff int64
 	// The memo maps the dense indices picklers write through memo (0: no
-	// entry, -1: an entry a Splicer left opaque, k > 0: memoVals[k-1]) and
-	// sparse ones through memoMap. Four bytes per index and sixteen per value
-	// built: in a torch.save pickle the splicer leaves five entries in eight
-	// opaque, and the memo is the largest table an open makes.
+	// entry, -1: an entry a Splicer left opaque, k > 0: memoVals[k-1],
+	// k <= -2: the string the BINUNICODE opcode at input offset -2-k
+	// decodes to, which a Splicer read (Splice.PutString), made on its first
+	// GET) and sparse ones through memoMap. Four bytes per index, and
+	// sixteen per value built: in a torch.save pickle the splicer leaves
+	// five entries in eight opaque and keeps a storage's name as its offset,
+	// and the memo is the largest table an open makes.
+	//
+	// (The decoder's own strings are kept whole: a GET must return the very
+	// string the PUT saw, which Encode writes back as a GET. A Splicer's
+	// string never reaches the value tree, so a copy serves.)
 	memo      []int32
 	memoVals  []Value
 	memoMap   map[int64]Value
@@ -441,11 +448,16 @@ func latin1(b []byte) string {
 	return ownString(out)
 }
 
-func (d *Decoder) memoPut(idx int64, v Value) error {
+func (d *Decoder) memoPut(idx int64, v Value) error { return d.memoPutAt(idx, v, -1) }
+
+// memoPutAt sets memo entry idx to v, or, when strOff >= 0 (v nil), to the
+// string that the string opcode at input offset strOff decodes to, which a
+// dense entry keeps as that offset.
+func (d *Decoder) memoPutAt(idx int64, v Value, strOff int64) error {
 	if idx < 0 {
 		return errStack("negative memo index")
 	}
-	if _, exists := d.memoLookup(idx); !exists {
+	if !d.memoExists(idx) {
 		if d.memoCount >= d.lim.MaxMemo {
 			return fmt.Errorf("%w: more than MaxMemo=%d memo entries", ErrLimit, d.lim.MaxMemo)
 		}
@@ -453,24 +465,35 @@ func (d *Decoder) memoPut(idx int64, v Value) error {
 	}
 	switch {
 	case idx < int64(len(d.memo)):
-		d.memoSet(int(idx), v)
+		d.memoSet(int(idx), v, strOff)
 	case d.memoMap == nil && idx <= 2*int64(d.memoCount)+1024 && len(d.memoVals) < math.MaxInt32:
 		for int64(len(d.memo)) <= idx {
 			d.memo = append(d.memo, 0)
 		}
-		d.memoSet(int(idx), v)
+		d.memoSet(int(idx), v, strOff)
 	default:
 		if d.memoMap == nil {
 			d.memoMap = make(map[int64]Value)
+		}
+		if v == nil && strOff >= 0 {
+			v = d.strAt(strOff)
 		}
 		d.memoMap[idx] = v
 	}
 	return nil
 }
 
-// memoSet sets dense memo entry i (< len(d.memo)) to v.
-func (d *Decoder) memoSet(i int, v Value) {
+// memoSet sets dense memo entry i (< len(d.memo)) to v, or to the string at
+// input offset strOff (>= 0; v may then be nil).
+func (d *Decoder) memoSet(i int, v Value, strOff int64) {
 	k := d.memo[i]
+	if strOff >= 0 && strOff <= math.MaxInt32-2 {
+		d.memo[i] = int32(-2 - strOff)
+		return
+	}
+	if v == nil && strOff >= 0 {
+		v = d.strAt(strOff)
+	}
 	switch _, opaque := v.(memoSpliced); {
 	case opaque:
 		d.memo[i] = -1
@@ -482,14 +505,29 @@ func (d *Decoder) memoSet(i int, v Value) {
 	}
 }
 
-// memoLookup returns memo entry idx as stored (a Splicer's opaque entries included).
+// memoExists reports whether memo entry idx is set.
+func (d *Decoder) memoExists(idx int64) bool {
+	if idx >= 0 && idx < int64(len(d.memo)) {
+		return d.memo[idx] != 0
+	}
+	_, ok := d.memoMap[idx]
+	return ok
+}
+
+// memoLookup returns memo entry idx as stored (a Splicer's opaque entries
+// included), making a string kept as its offset (and keeping it made).
 func (d *Decoder) memoLookup(idx int64) (Value, bool) {
 	if idx >= 0 && idx < int64(len(d.memo)) {
 		switch k := d.memo[idx]; {
 		case k > 0:
 			return d.memoVals[k-1], true
-		case k < 0:
+		case k == -1:
 			return memoSpliced{}, true
+		case k < -1:
+			v := d.strAt(int64(-2 - k))
+			d.memoVals = append(d.memoVals, v)
+			d.memo[idx] = int32(len(d.memoVals))
+			return v, true
 		}
 		return nil, false
 	}
@@ -498,6 +536,34 @@ func (d *Decoder) memoLookup(idx int64) (Value, bool) {
 	}
 	v, ok := d.memoMap[idx]
 	return v, ok
+}
+
+// strAt returns the string that the string opcode (SHORT_BINUNICODE,
+// BINUNICODE, BINUNICODE8) at in-memory input offset off decodes to. That
+// opcode was read before (memoSet), so its bytes are there; they are copied
+// as OpReader copies them, without charging MaxAlloc again.
+func (d *Decoder) strAt(off int64) Value {
+	data := d.or.data
+	var n, at int64
+	switch data[off] {
+	case OpShortBinUnicode:
+		n, at = int64(data[off+1]), off+2
+	case OpBinUnicode:
+		n, at = int64(binary.LittleEndian.Uint32(data[off+1:])), off+5
+	default: // OpBinUnicode8
+		n, at = int64(binary.LittleEndian.Uint64(data[off+1:])), off+9
+	}
+	r := d.or
+	b := data[at : at+n]
+	if n > maxArenaString {
+		return string(b)
+	}
+	if cap(r.arena)-len(r.arena) < len(b) {
+		r.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return ownString(r.arena[start:])
 }
 
 // memoGet returns memo entry idx for a GET: a missing entry is ErrMalformed,

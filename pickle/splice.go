@@ -55,6 +55,7 @@ type Splice struct {
 type splicePut struct {
 	idx int64
 	v   Value
+	str int64 // PutString: the string opcode's input offset (else -1)
 }
 
 // memoSpliced marks a memo entry a Splicer wrote without building its value.
@@ -64,10 +65,12 @@ type memoSpliced struct{}
 // earlier in this splice. Entries put opaque are reported missing.
 func (s *Splice) Get(idx int64) (Value, bool) {
 	for i := len(s.puts) - 1; i >= 0; i-- {
-		if s.puts[i].idx == idx {
-			v := s.puts[i].v
-			_, opaque := v.(memoSpliced)
-			return v, !opaque
+		if p := s.puts[i]; p.idx == idx {
+			if p.str >= 0 {
+				return s.d.strAt(p.str), true
+			}
+			_, opaque := p.v.(memoSpliced)
+			return p.v, !opaque
 		}
 	}
 	v, err := s.d.memoGet(idx)
@@ -81,15 +84,26 @@ func (s *Splice) Get(idx int64) (Value, bool) {
 }
 
 // Put records memo entry idx = v (PUT, BINPUT, LONG_BINPUT).
-func (s *Splice) Put(idx int64, v Value) {
-	if idx < 0 {
+func (s *Splice) Put(idx int64, v Value) { s.put(splicePut{idx, v, -1}) }
+
+func (s *Splice) put(p splicePut) {
+	if p.idx < 0 {
 		s.bad = true // the generic machine reports it
 		return
 	}
-	if _, exists := s.d.memoLookup(idx); !exists && !s.staged(idx) {
+	if !s.d.memoExists(p.idx) && !s.staged(p.idx) {
 		s.newPuts++
 	}
-	s.puts = append(s.puts, splicePut{idx, v})
+	s.puts = append(s.puts, p)
+}
+
+// PutString records memo entry idx = the string that the SHORT_BINUNICODE,
+// BINUNICODE or BINUNICODE8 opcode at Input[pos:] decodes to, which the
+// Splicer has read: the memo keeps its place in the input, not the string,
+// until a GET asks for it.
+func (s *Splice) PutString(idx int64, pos int) {
+	off := int64(len(s.d.or.data)-len(s.Input)) + int64(pos)
+	s.put(splicePut{idx, nil, off})
 }
 
 // PutOpaque records a write of memo entry idx with an intermediate value the
@@ -138,7 +152,7 @@ func (d *Decoder) trySplice(off int64, g Global) (bool, error) {
 		return false, nil
 	}
 	for _, p := range s.puts {
-		if err := d.memoPut(p.idx, p.v); err != nil {
+		if err := d.memoPutAt(p.idx, p.v, p.str); err != nil {
 			return false, fmt.Errorf("splice: %w", err) // unreachable: indices and count were checked
 		}
 	}

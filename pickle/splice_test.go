@@ -163,3 +163,74 @@ func TestBatchGrowth(t *testing.T) {
 		t.Fatalf("list of %d items has capacity %d, want about its size", len(l.Items), cap(l.Items))
 	}
 }
+
+// named is a Splicer for `m.f` called with one string: `MARK
+// SHORT_BINUNICODE|BINUNICODE s BINPUT k TUPLE REDUCE` gives "<s>", the string's
+// memo entry kept by PutString (a GET returns it), the tuple's not memoized.
+// Before the string it may fetch a string put earlier in the same splice:
+// `MARK BINUNICODE s BINPUT k BINGET k TUPLE REDUCE` gives "<s><s>".
+func named(s *Splice) (Value, int, bool) {
+	b := s.Input
+	if s.Callable != (Global{"m", "f"}) || len(b) < 4 || b[0] != OpMark {
+		return nil, 0, false
+	}
+	var n, at int
+	switch {
+	case b[1] == OpShortBinUnicode:
+		n, at = int(b[2]), 3
+	case b[1] == OpBinUnicode && len(b) >= 6:
+		n, at = int(b[2])|int(b[3])<<8|int(b[4])<<16|int(b[5])<<24, 6
+	default:
+		return nil, 0, false
+	}
+	if at+n+2 > len(b) || b[at+n] != OpBinPut {
+		return nil, 0, false
+	}
+	str, ok := s.String(b[at : at+n])
+	if !ok {
+		return nil, 0, false
+	}
+	s.PutString(int64(b[at+n+1]), 1)
+	i := at + n + 2
+	out := "<" + str + ">"
+	if i+1 < len(b) && b[i] == OpBinGet {
+		v, ok := s.Get(int64(b[i+1]))
+		if !ok || v != str {
+			return nil, 0, false
+		}
+		out += "<" + v.(string) + ">"
+		i += 2
+	}
+	if i >= len(b) || b[i] != OpTuple {
+		return nil, 0, false
+	}
+	if i+1 >= len(b) || b[i+1] != OpReduce {
+		return nil, 0, false
+	}
+	return out, i + 2, true
+}
+
+// A string a Splicer memoizes with PutString is the same string to every
+// later GET: inside the splice, from the generic machine, and in another
+// splice; the memo keeps only its offset until then.
+func TestSplicePutString(t *testing.T) {
+	p := append([]byte{OpProto, 2, OpMark, OpGlobal}, "m\nf\n"...)
+	p = append(p, OpBinPut, 0)
+	p = append(p, OpMark, OpShortBinUnicode, 3, 'a', 'b', 'c', OpBinPut, 1, OpTuple, OpReduce)                          // m.f("abc")
+	p = append(p, OpBinGet, 0, OpMark, OpBinUnicode, 2, 0, 0, 0, 'x', 'y', OpBinPut, 2, OpBinGet, 2, OpTuple, OpReduce) // m.f("xy", "xy")
+	p = append(p, OpBinGet, 1, OpBinGet, 2, OpBinGet, 1, OpTuple, OpStop)                                               // the strings again
+	got, err := Unmarshal(p, &Options{Splicer: named})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Tuple{"<abc>", "<xy><xy>", "abc", "xy", "abc"}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+	generic, err := Unmarshal(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := generic.(Tuple); !reflect.DeepEqual(g[2:], got.(Tuple)[2:]) {
+		t.Fatalf("without the splicer the strings are %#v", g[2:])
+	}
+}
