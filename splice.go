@@ -119,6 +119,10 @@ func (in *interpreter) splice(s *pickle.Splice) (pickle.Value, int, bool) {
 // maxSpliceDims bounds the tensors splice reads; higher ones go the generic way.
 const maxSpliceDims = 16
 
+// noDims is the sizes and strides of every spliced 0-dim tensor: capacity 0,
+// so sharing it shares nothing.
+var noDims = []int64{}
+
 // keepTensor copies t (whose sizes and strides may be scratch) into slabs
 // the interpreter allocates a few hundred tensors at a time: one allocation
 // per tensor fewer than new, and less for the collector to trace. A slab
@@ -133,6 +137,9 @@ func (in *interpreter) keepTensor(t *tensor.Tensor) *tensor.Tensor {
 	}
 	dims := in.dimSlab[:n:n]
 	in.dimSlab = in.dimSlab[n:]
+	if n == 0 {
+		dims = noDims // empty, not nil, as the generic way builds a 0-dim tensor
+	}
 	out := &in.tensorSlab[0]
 	in.tensorSlab = in.tensorSlab[1:]
 	*out = *t
