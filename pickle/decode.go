@@ -505,10 +505,22 @@ func (d *Decoder) memoSet(i int, v Value, strOff int64) {
 	}
 }
 
+// memoAppend sets memo entry len(d.memo), a new one in a dense memo
+// (len(d.memo) == d.memoCount), as memoPutAt would: trySplice's way for a
+// Splicer's puts in order, checked against MaxMemo beforehand.
+func (d *Decoder) memoAppend(v Value, strOff int64) {
+	d.memo = append(d.memo, 0)
+	d.memoSet(len(d.memo)-1, v, strOff)
+	d.memoCount++
+}
+
 // memoExists reports whether memo entry idx is set.
 func (d *Decoder) memoExists(idx int64) bool {
 	if idx >= 0 && idx < int64(len(d.memo)) {
 		return d.memo[idx] != 0
+	}
+	if d.memoMap == nil {
+		return false
 	}
 	_, ok := d.memoMap[idx]
 	return ok

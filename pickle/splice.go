@@ -46,6 +46,7 @@ type Splice struct {
 
 	d       *Decoder
 	puts    []splicePut
+	seq     bool // every put so far was at the next index of a dense memo
 	newPuts int  // puts to indices not yet in the memo
 	shared  bool // a container was fetched with Get
 	bad     bool // a Put the generic machine refuses
@@ -91,6 +92,14 @@ func (s *Splice) put(p splicePut) {
 		s.bad = true // the generic machine reports it
 		return
 	}
+	// Picklers number memo entries in order: the next index is new and
+	// not staged, and trySplice appends it.
+	if d := s.d; s.seq && d.memoMap == nil && len(d.memo) == d.memoCount && p.idx == int64(len(d.memo)+len(s.puts)) {
+		s.newPuts++
+		s.puts = append(s.puts, p)
+		return
+	}
+	s.seq = false
 	if !s.d.memoExists(p.idx) && !s.staged(p.idx) {
 		s.newPuts++
 	}
@@ -144,16 +153,25 @@ func (s *Splice) String(b []byte) (string, bool) {
 // value and moves past the bytes it decoded. It reports whether it did.
 func (d *Decoder) trySplice(off int64, g Global) (bool, error) {
 	s := &d.splice
-	*s = Splice{Callable: g, Input: d.or.data[off:], d: d, puts: s.puts[:0]}
+	// Field by field: a whole-struct write costs a bulk write barrier while
+	// the collector runs, once per tensor.
+	s.Callable, s.Input, s.d, s.puts = g, d.or.data[off:], d, s.puts[:0]
+	s.seq, s.newPuts, s.shared, s.bad, s.charge = true, 0, false, false, 0
 	v, n, ok := d.opts.Splicer(s)
 	if !ok || s.bad || n <= 0 || n > len(s.Input) || d.memoCount+s.newPuts > d.lim.MaxMemo || d.charge(1) != nil {
 		d.or.alloc -= s.charge // give back what String charged
 		clear(s.puts)
 		return false, nil
 	}
-	for _, p := range s.puts {
-		if err := d.memoPutAt(p.idx, p.v, p.str); err != nil {
-			return false, fmt.Errorf("splice: %w", err) // unreachable: indices and count were checked
+	if s.seq {
+		for _, p := range s.puts {
+			d.memoAppend(p.v, p.str)
+		}
+	} else {
+		for _, p := range s.puts {
+			if err := d.memoPutAt(p.idx, p.v, p.str); err != nil {
+				return false, fmt.Errorf("splice: %w", err) // unreachable: indices and count were checked
+			}
 		}
 	}
 	clear(s.puts)
