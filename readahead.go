@@ -17,13 +17,15 @@ import (
 // never for storages you will not read: Open itself reads no tensor bytes.
 // It does nothing for storages that do not view this file's mapping (files
 // opened through NewReader, big-endian storages, compressed records) and after
-// Close. The advice is only a hint; reading is correct without it.
+// Close, nor for storages smaller than a page. The advice is only a hint;
+// reading is correct without it.
 func (f *File) ReadAhead(s *tensor.Storage) {
 	if f.mapped == nil || s == nil {
 		return
 	}
 	b, err := s.Bytes()
-	if err != nil || len(b) == 0 {
+	// A storage within a page costs one fault at most: a request costs more.
+	if err != nil || len(b) < unix.Getpagesize() {
 		return
 	}
 	region, ok := pageRange(f.mapped, b)
