@@ -95,10 +95,26 @@ func FuzzTar(f *testing.F) {
 	})
 }
 
-// FuzzZip fuzzes the zip reader.
+// FuzzZip fuzzes the zip reader, through ReadAt and in place as Open reads a
+// mapping (local headers read on each storage's first use): every error,
+// at open or at a storage's first use, must be a typed one.
 func FuzzZip(f *testing.F) {
 	seedFuzz(f, "zip/*.pt", "proto/mixed_p*.pt")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzFormat(t, data, (*loader).readZip)
+		l := &loader{name: "fuzz", ra: &mappedReader{bytes.NewReader(data), data}, mapped: data,
+			size: int64(len(data)), file: &File{}, userSafe: map[string]bool{}}
+		if err := l.readZip(); err != nil {
+			if !knownError(err) {
+				t.Fatalf("mapped: untyped error: %v", err)
+			}
+			return
+		}
+		for _, nt := range Tensors(l.file.Root) {
+			if _, err := nt.T.Storage.Bytes(); err != nil && !knownError(err) {
+				t.Fatalf("mapped: %s: untyped error: %v", nt.Path, err)
+			}
+		}
+		exercise(l.file)
 	})
 }
