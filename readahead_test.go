@@ -57,18 +57,10 @@ func TestOpenTouchesNoTensorBytes(t *testing.T) {
 	for i := range vals {
 		vals[i] = float32(i % 251)
 	}
-	path := filepath.Join(t.TempDir(), "big.pt")
-	sd := &StateDict{Keys: []string{"big", "small"}, Tensors: map[string]*tensor.Tensor{
+	f := saveAndOpen(t, &StateDict{Keys: []string{"big", "small"}, Tensors: map[string]*tensor.Tensor{
 		"big":   tensor.FromFloat32([]int64{n}, vals),
 		"small": tensor.FromFloat32([]int64{2}, []float32{1, 2}),
-	}}
-	if err := SaveStateDict(path, sd); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}})
 	defer f.Close()
 	var big *tensor.Tensor
 	for _, nt := range Tensors(f.Root) {
@@ -126,14 +118,7 @@ func TestOpenManySmallTouchesDirectoryOnly(t *testing.T) {
 		sd.Keys = append(sd.Keys, k)
 		sd.Tensors[k] = tensor.FromFloat32([]int64{elems}, vals)
 	}
-	path := filepath.Join(t.TempDir(), "many.pt")
-	if err := SaveStateDict(path, sd); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := saveAndOpen(t, sd)
 	nts := Tensors(f.Root)
 	if len(nts) != tensors {
 		t.Fatalf("%d tensors", len(nts))
@@ -163,14 +148,7 @@ func TestDeferredStoragesConcurrent(t *testing.T) {
 		sd.Keys = append(sd.Keys, k)
 		sd.Tensors[k] = tensor.FromFloat32([]int64{3}, []float32{float32(i), 1, 2})
 	}
-	path := filepath.Join(t.TempDir(), "sd.pt")
-	if err := SaveStateDict(path, sd); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := saveAndOpen(t, sd)
 	defer f.Close()
 	nts := Tensors(f.Root)
 	var wg sync.WaitGroup
@@ -188,4 +166,18 @@ func TestDeferredStoragesConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// saveAndOpen writes sd to a temporary file and opens it (mapped).
+func saveAndOpen(t *testing.T, sd *StateDict) *File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sd.pt")
+	if err := SaveStateDict(path, sd); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -84,19 +84,7 @@ func (s *Set) add(items []Value) {
 // rebuild replaces s's index with one sized for n items holding every
 // hashable item (which are distinct: add skips equal ones).
 func (s *Set) rebuild(n int) {
-	s.index = make([]int32, indexSize(n))
-	mask := uint64(len(s.index) - 1)
-	for i, it := range s.Items {
-		hk, ok := hashKey(it)
-		if !ok {
-			continue
-		}
-		h := keyHash(hk) & mask
-		for s.index[h] != 0 {
-			h = (h + 1) & mask
-		}
-		s.index[h] = int32(i + 1)
-	}
+	s.index = newIndex(n, len(s.Items), func(i int) Value { return s.Items[i] })
 }
 
 // Global is a reference to a module-level name, as written by GLOBAL or STACK_GLOBAL.
@@ -290,19 +278,26 @@ func indexSize(n int) int {
 // rebuild replaces d's index with one sized for n entries holding every
 // hashable key of Entries (which are distinct: Set merges equal keys).
 func (d *Dict) rebuild(n int) {
-	d.index = make([]int32, indexSize(n))
-	mask := uint64(len(d.index) - 1)
-	for i, e := range d.Entries {
-		hk, ok := hashKey(e.Key)
+	d.index = newIndex(n, len(d.Entries), func(i int) Value { return d.Entries[i].Key })
+}
+
+// newIndex returns a table of indexSize(n) slots over the count keys key(i)
+// gives, of which the hashable ones are distinct: slot i+1 for key(i).
+func newIndex(n, count int, key func(int) Value) []int32 {
+	index := make([]int32, indexSize(n))
+	mask := uint64(len(index) - 1)
+	for i := range count {
+		hk, ok := hashKey(key(i))
 		if !ok {
 			continue
 		}
-		s := keyHash(hk) & mask
-		for d.index[s] != 0 {
-			s = (s + 1) & mask
+		h := keyHash(hk) & mask
+		for index[h] != 0 {
+			h = (h + 1) & mask
 		}
-		d.index[s] = int32(i + 1)
+		index[h] = int32(i + 1)
 	}
+	return index
 }
 
 // scan returns the position of the entry of entries whose key equals hk
