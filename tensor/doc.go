@@ -1,7 +1,8 @@
 // Package tensor holds pth's in-memory tensors: the DType table (PyTorch names,
 // storage class names, safetensors and numpy codes, element sizes), Storage (a
-// flat run of little-endian bytes, resident or read lazily from a file) and
-// Tensor (a strided view of a Storage, exactly as in PyTorch).
+// flat run of little-endian bytes: resident, read lazily from a file, or
+// deferred until a reader's Locator finds where it lies) and Tensor (a strided
+// view of a Storage, exactly as in PyTorch).
 //
 // It also converts between the low-precision float formats PyTorch saves
 // (float16, bfloat16 and every float8 variant) and float32, rounding to nearest
