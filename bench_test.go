@@ -59,13 +59,18 @@ func BenchmarkReadAll(b *testing.B) {
 
 // BenchmarkOpenMany opens the generated 20,000-tensor state_dict
 // (testdata/gen/bench_gen.py) and indexes every tensor.
-func BenchmarkOpenMany(b *testing.B) {
+func BenchmarkOpenMany(b *testing.B) { benchmarkOpenMany(b, nil) }
+
+// BenchmarkOpenManyWeightsOnly is BenchmarkOpenMany in weights-only mode.
+func BenchmarkOpenManyWeightsOnly(b *testing.B) { benchmarkOpenMany(b, &Options{WeightsOnly: true}) }
+
+func benchmarkOpenMany(b *testing.B, opts *Options) {
 	const path = "testdata/fixtures/large/many.pt"
 	if _, err := os.Stat(path); err != nil {
 		b.Skipf("%s not generated: %v", path, err)
 	}
 	for b.Loop() {
-		f, err := Open(path, nil)
+		f, err := Open(path, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

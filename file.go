@@ -396,25 +396,41 @@ func (l *loader) decodePickle(data []byte, record string, pload func(pickle.Valu
 	return l.decodePickleIn(data, record, pload, nil)
 }
 
-// decodePickleIn is decodePickle that, when in is not nil and weights-only
-// mode is off, lets in rebuild tensors while the pickle is decoded.
+// decodePickleIn is decodePickle that, when in is not nil, lets in read
+// torch.save's tensors straight from the bytes (in.splice) and, unless in
+// weights-only mode, rebuild other tensors while the pickle is decoded
+// (in.reduceEarly).
+//
+// Weights-only mode checks its rules on the tree the generic machine builds
+// (checkTree) and refuses opcodes as it meets them; a spliced tensor is what
+// that machine's _rebuild_tensor_v2 call would become, and the splicer
+// declines the opcodes refused. A pickle that fails with the splicer is
+// decoded again without it, so that the error is the one the generic machine
+// reports first, as PyTorch's weights-only unpickler would.
 func (l *loader) decodePickleIn(data []byte, record string, pload func(pickle.Value) (pickle.Value, error), in *interpreter) (pickle.Value, error) {
 	po := l.pickleOptions(int64(len(data)), 0, pload)
+	if in != nil && !l.opts.noSplice {
+		po.Splicer = in.splice
+	}
 	if in != nil && !l.opts.WeightsOnly {
 		po.Reduce = in.reduceEarly
-		if !l.opts.noSplice {
-			po.Splicer = in.splice
-		}
 	}
 	nglobals := len(l.file.globals)
 	v, shared, err := unmarshalShared(data, po)
-	if errors.Is(err, pickle.ErrSpliced) {
+	checked := false // v passed weights-only's checks
+	if err == nil && l.opts.WeightsOnly && po.Splicer != nil {
+		_, cerr := l.checkDecoded(v, record)
+		checked = cerr == nil
+	}
+	if po.Splicer != nil && (errors.Is(err, pickle.ErrSpliced) || l.opts.WeightsOnly && !checked) {
 		// The pickle fetched a value the splicer did not build (no torch
-		// version writes such pickles): decode it again the generic way.
+		// version writes such pickles), or failed in weights-only mode:
+		// decode it again the generic way.
 		l.file.globals = l.file.globals[:nglobals]
 		po.Splicer = nil
 		in.spliced = 0
 		v, shared, err = unmarshalShared(data, po)
+		checked = false
 	}
 	if in != nil {
 		l.file.spliced += in.spliced
@@ -424,6 +440,9 @@ func (l *loader) decodePickleIn(data []byte, record string, pload func(pickle.Va
 	}
 	l.shared = l.shared || shared
 	l.pickleBytes += len(data)
+	if checked {
+		return v, nil
+	}
 	return l.checkDecoded(v, record)
 }
 

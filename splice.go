@@ -45,7 +45,7 @@ func (in *interpreter) splice(s *pickle.Splice) (pickle.Value, int, bool) {
 	if !in.earlyOK {
 		return nil, 0, false
 	}
-	p := splicer{s: s, b: s.Input}
+	p := splicer{s: s, b: s.Input, refuse: s.Refuse}
 	if !p.op(pickle.OpMark) { // the arguments
 		return nil, 0, false
 	}
@@ -154,14 +154,21 @@ func (in *interpreter) keepTensor(t *tensor.Tensor) *tensor.Tensor {
 // input does not continue as asked (leaving p.i anywhere: the splice is then
 // declined as a whole).
 type splicer struct {
-	s *pickle.Splice
-	b []byte
-	i int
+	s      *pickle.Splice
+	b      []byte
+	i      int
+	refuse *pickle.OpSet // weights-only's refused opcodes (nil: none)
+}
+
+// next reports whether opcode c comes next and may be read: an opcode the
+// decoder refuses is left for it to report.
+func (p *splicer) next(c byte) bool {
+	return p.i < len(p.b) && p.b[p.i] == c && (p.refuse == nil || !p.refuse[c])
 }
 
 // op consumes opcode c if it comes next.
 func (p *splicer) op(c byte) bool {
-	if p.i < len(p.b) && p.b[p.i] == c {
+	if p.next(c) {
 		p.i++
 		return true
 	}
@@ -172,10 +179,10 @@ func (p *splicer) op(c byte) bool {
 // and returns its index; ok is false when the next opcode is not one.
 func (p *splicer) memoIndex(short, long byte) (int64, bool) {
 	switch {
-	case p.i+2 <= len(p.b) && p.b[p.i] == short:
+	case p.i+2 <= len(p.b) && p.next(short):
 		p.i += 2
 		return int64(p.b[p.i-1]), true
-	case p.i+5 <= len(p.b) && p.b[p.i] == long:
+	case p.i+5 <= len(p.b) && p.next(long):
 		p.i += 5
 		return int64(binary.LittleEndian.Uint32(p.b[p.i-4:])), true
 	}
@@ -217,9 +224,9 @@ func (p *splicer) get() (pickle.Value, bool) {
 func (p *splicer) str() (string, bool) {
 	var n, at int
 	switch {
-	case p.i+5 <= len(p.b) && p.b[p.i] == pickle.OpBinUnicode:
+	case p.i+5 <= len(p.b) && p.next(pickle.OpBinUnicode):
 		n, at = int(binary.LittleEndian.Uint32(p.b[p.i+1:])), p.i+5
-	case p.i+2 <= len(p.b) && p.b[p.i] == pickle.OpShortBinUnicode:
+	case p.i+2 <= len(p.b) && p.next(pickle.OpShortBinUnicode):
 		n, at = int(p.b[p.i+1]), p.i+2
 	default:
 		v, ok := p.get()
@@ -256,6 +263,9 @@ func (p *splicer) global() (pickle.Global, bool) {
 // the decoder reads them.
 func (p *splicer) int() (int64, bool) {
 	b, i := p.b, p.i
+	if i < len(b) && p.refuse != nil && p.refuse[b[i]] {
+		return 0, false
+	}
 	switch {
 	case i+2 <= len(b) && b[i] == pickle.OpBinInt1:
 		p.i += 2

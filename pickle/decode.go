@@ -265,7 +265,7 @@ func (d *Decoder) fastOps() (bool, error) {
 				err = d.memoPut(idx, v)
 			}
 		case OpMark:
-			if d.opts.Splicer != nil && r.refuse == nil && len(d.stack) > d.floor() {
+			if d.opts.Splicer != nil && len(d.stack) > d.floor() {
 				if g, ok := d.stack[len(d.stack)-1].v.(Global); ok {
 					spliced, serr := d.trySplice(off, g)
 					if serr != nil {

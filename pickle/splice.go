@@ -31,10 +31,11 @@ var ErrSpliced = errors.New("pickle: memo entry decoded by a splicer was fetched
 // decodes the input as usual; a Splicer declines whatever it does not
 // recognise exactly.
 //
-// The value is pushed as a leaf, like an Options.Reduce result. Splicers are
-// not called when Options.Refuse is set, and they never see GLOBAL, INST or
-// STACK_GLOBAL opcodes decoded (they must decline them), so OnGlobal sees
-// every global.
+// The value is pushed as a leaf, like an Options.Reduce result. A Splicer
+// must decline input that holds an opcode s.Refuse refuses (Options.Refuse;
+// the generic machine then reports it), and it never sees GLOBAL, INST or
+// STACK_GLOBAL opcodes decoded (it must decline them), so OnGlobal sees every
+// global.
 type Splicer func(s *Splice) (v Value, n int, ok bool)
 
 // Splice is a Splicer's view of the decoder.
@@ -43,6 +44,8 @@ type Splice struct {
 	Callable Global
 	// Input is the pickle from the MARK opcode to its end.
 	Input []byte
+	// Refuse is Options.Refuse (nil: no opcode is refused).
+	Refuse *OpSet
 
 	d       *Decoder
 	puts    []splicePut
@@ -155,7 +158,7 @@ func (d *Decoder) trySplice(off int64, g Global) (bool, error) {
 	s := &d.splice
 	// Field by field: a whole-struct write costs a bulk write barrier while
 	// the collector runs, once per tensor.
-	s.Callable, s.Input, s.d, s.puts = g, d.or.data[off:], d, s.puts[:0]
+	s.Callable, s.Input, s.Refuse, s.d, s.puts = g, d.or.data[off:], d.opts.Refuse, d, s.puts[:0]
 	s.seq, s.newPuts, s.shared, s.bad, s.charge = true, 0, false, false, 0
 	v, n, ok := d.opts.Splicer(s)
 	if !ok || s.bad || n <= 0 || n > len(s.Input) || d.memoCount+s.newPuts > d.lim.MaxMemo || d.charge(1) != nil {

@@ -13,6 +13,9 @@ func tenTimes(s *Splice) (Value, int, bool) {
 	if s.Callable != (Global{"m", "f"}) || len(b) < 5 || b[0] != OpMark || b[1] != OpBinInt1 || b[3] != OpTuple {
 		return nil, 0, false
 	}
+	if r := s.Refuse; r != nil && (r[OpMark] || r[OpBinInt1] || r[OpTuple] || r[OpBinPut] || r[OpMemoize] || r[OpReduce]) {
+		return nil, 0, false // whatever it would read may be refused: the generic machine reports it
+	}
 	i := 4
 	switch {
 	case b[i] == OpBinPut && i+1 < len(b):
@@ -85,12 +88,20 @@ func TestSplicer(t *testing.T) {
 		t.Fatalf("MEMOIZE: %v, %v; want 50 fetched from memo 4", v, err)
 	}
 
-	// Splicers are not offered input when opcodes are refused.
+	// With opcodes refused, the splicer is offered input and told which: one
+	// it does not read changes nothing; one it would read makes it decline,
+	// and the generic machine refuses it.
 	refuse := &OpSet{}
 	refuse[OpExt1] = true
 	v, err = Unmarshal(p, &Options{Splicer: tenTimes, Refuse: refuse})
-	if _, ok := v.(Tuple)[0].(*Object); err != nil || !ok {
-		t.Fatalf("with Refuse set: %#v, %v", v, err)
+	if want := (Tuple{int64(30), int64(40)}); err != nil || !reflect.DeepEqual(v, want) {
+		t.Fatalf("with EXT1 refused: %#v, %v", v, err)
+	}
+	refuse[OpTuple] = true
+	_, e1 = Unmarshal(p, &Options{Splicer: tenTimes, Refuse: refuse})
+	_, e2 = Unmarshal(p, &Options{Refuse: refuse})
+	if !errors.Is(e1, ErrRefused) || e1.Error() != e2.Error() {
+		t.Fatalf("with TUPLE refused: %v, generic: %v", e1, e2)
 	}
 
 	// A splice that would pass MaxMemo is declined; the generic machine reports the limit.
