@@ -406,3 +406,61 @@ func TestMappedErrorsOwnNames(t *testing.T) {
 		t.Errorf("Records first called after Close: %d records, want nil", len(r))
 	}
 }
+
+// TestLazyLocalHeader: Open reads a storage's local header on the storage's
+// first use, so a damaged one fails that storage (a located ErrFormat naming
+// the record), not the open; Records gives it Offset -1. NewReader, which
+// reads every header at open, refuses the file.
+func TestLazyLocalHeader(t *testing.T) {
+	data, err := os.ReadFile(fixturePath("zip/simplenet.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zipfile.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec *zipfile.Record
+	for _, r := range zr.Records() {
+		if strings.HasSuffix(r.Name, "/data/0") {
+			rec = r
+		}
+	}
+	if rec == nil {
+		t.Fatal("no data/0")
+	}
+	bad := bytes.Clone(data)
+	bad[rec.HeaderOffset] = 'X' // the local header's signature
+	if _, err := NewReader(bytes.NewReader(bad), int64(len(bad)), nil); !errors.Is(err, ErrFormat) {
+		t.Fatalf("NewReader: %v, want ErrFormat", err)
+	}
+	path := filepath.Join(t.TempDir(), "bad.pt")
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer f.Close()
+	failed := 0
+	for _, nt := range Tensors(f.Root) {
+		_, err := nt.T.Storage.Bytes()
+		if err == nil {
+			continue
+		}
+		failed++
+		var pe *Error
+		if !errors.Is(err, ErrFormat) || !errors.As(err, &pe) || !strings.HasSuffix(pe.Record, "/data/0") || pe.Offset != rec.HeaderOffset {
+			t.Errorf("%s: %v, want ErrFormat located at data/0's header (%d)", nt.Path, err, rec.HeaderOffset)
+		}
+	}
+	if failed == 0 {
+		t.Error("no storage failed")
+	}
+	for _, r := range f.Records() {
+		if (r.Offset == -1) != strings.HasSuffix(r.Name, "/data/0") {
+			t.Errorf("record %s: offset %d", r.Name, r.Offset)
+		}
+	}
+}

@@ -149,7 +149,7 @@ type File struct {
 // Record describes one record of a zip-based file.
 type Record struct {
 	Name       string // full name, "<archive>/<record>"
-	Offset     int64  // offset of the record's data in the file
+	Offset     int64  // offset of the record's data in the file (-1: its local header is unreadable)
 	Size       int64  // uncompressed size
 	Compressed bool   // stored deflated (tensor data must be stored to be mapped)
 }
