@@ -31,7 +31,8 @@ const lazyChunk = 64 << 20
 type sizer interface{ Size() int64 }
 
 // Bytes returns the storage's little-endian bytes, reading them on first use.
-// It is safe for concurrent use; the first read's error is returned by every call.
+// It is safe for concurrent use; the first read's error is returned by every
+// call (a deferred storage's failed Locate is tried again by the next).
 // The returned slice is shared with every tensor viewing the storage: do not modify
 // it unless you own the storage.
 func (s *Storage) Bytes() ([]byte, error) {
