@@ -59,6 +59,13 @@ type Decoder struct {
 	// mark markedItems last popped (see batchRoom).
 	markOffs []int64
 	batchOff int64
+	// specLeft is how many elements batchRoom may still reserve beyond
+	// what has been read: the projections of all containers of one pickle
+	// share one allowance proportional to its size, so that input that
+	// starts many containers and ends each early cannot make the decoder
+	// reserve many times its size (10,000 lists of one batch each reserved
+	// 9× their items: a 19 MB pickle took 1.4 GB).
+	specLeft int64
 	// The memo maps the dense indices picklers write through memo (0: no
 	// entry, -1: an entry a Splicer left opaque, k > 0: memoVals[k-1],
 	// k <= -2: the string the BINUNICODE opcode at input offset -2-k
@@ -162,6 +169,9 @@ func (d *Decoder) Decode() (Value, error) {
 	d.marks = d.marks[:0]
 	d.markOffs = d.markOffs[:0]
 	d.batchOff = -1
+	if r := d.or; r.inMem {
+		d.specLeft = (int64(len(r.data)) - r.off) / specBytes
+	}
 	d.memo = d.memo[:0]
 	d.memoVals = d.memoVals[:0]
 	d.memoMap = nil
@@ -946,9 +956,9 @@ func (d *Decoder) appendTo(items []Value, h int32) error {
 	s.h = max(s.h, h)
 	switch x := s.v.(type) {
 	case *List:
-		x.Items = append(growBatch(x.Items, len(items), d.batchRoom(len(items), len(x.Items))), items...)
+		x.Items = append(growBatch(x.Items, len(items), d.batchRoom(len(items), len(x.Items), cap(x.Items))), items...)
 	case *Object:
-		x.Appended = append(growBatch(x.Appended, len(items), d.batchRoom(len(items), len(x.Appended))), items...)
+		x.Appended = append(growBatch(x.Appended, len(items), d.batchRoom(len(items), len(x.Appended), cap(x.Appended))), items...)
 	default:
 		return fmt.Errorf("%w: APPEND to %s", ErrMalformed, typeName(s.v))
 	}
@@ -964,12 +974,12 @@ func (d *Decoder) setItems(items []Value, h int32) error {
 	s.h = max(s.h, h)
 	switch x := s.v.(type) {
 	case *Dict:
-		x.Entries = growBatch(x.Entries, len(items)/2, d.batchRoom(len(items)/2, len(x.Entries)))
+		x.Entries = growBatch(x.Entries, len(items)/2, d.batchRoom(len(items)/2, len(x.Entries), cap(x.Entries)))
 		for i := 0; i < len(items); i += 2 {
 			x.Set(items[i], items[i+1])
 		}
 	case *Object:
-		x.Items = growBatch(x.Items, len(items)/2, d.batchRoom(len(items)/2, len(x.Items)))
+		x.Items = growBatch(x.Items, len(items)/2, d.batchRoom(len(items)/2, len(x.Items), cap(x.Items)))
 		for i := 0; i < len(items); i += 2 {
 			x.Items = append(x.Items, Entry{items[i], items[i+1]})
 		}
@@ -994,23 +1004,32 @@ func growBatch[T any](s []T, n, room int) []T {
 }
 
 // batchRoom is the room to make for a batch of n items (APPENDS, SETITEMS;
-// markedItems just popped its mark) added to a container of have items, when
-// the container must grow: on in-memory input, n and a projection of the
+// markedItems just popped its mark) added to a container of have items and
+// the given capacity, when the container must grow: on in-memory input, n and a projection of the
 // items still to come at this batch's density of bytes (a large container's
 // batches follow each other to its end), capped at 8× the container's new
-// size so that one followed by other data is overestimated by that at most.
-// A 20,000-entry state_dict then grows twice, to its exact size.
-func (d *Decoder) batchRoom(n, have int) int {
+// size so that one followed by other data is overestimated by that at most,
+// and all containers of one pickle together by specLeft. A 20,000-entry
+// state_dict then grows twice, to its exact size.
+func (d *Decoder) batchRoom(n, have, capacity int) int {
 	r := d.or
 	from := d.batchOff
 	d.batchOff = -1 // APPEND and SETITEM, which pop no mark, get plain doubling
 	used := r.off - from
-	if !r.inMem || from < 0 || n <= 0 || used <= 0 {
-		return n
+	if !r.inMem || from < 0 || n <= 0 || used <= 0 || capacity-have >= n {
+		return n // (the last: growBatch keeps the container, nothing to reserve)
 	}
 	rest := float64(int64(len(r.data)) - r.off)
-	return n + int(min(float64(n)*rest/float64(used), 8*float64(have+n)))
+	extra := int64(min(float64(n)*rest/float64(used), 8*float64(have+n), float64(d.specLeft)))
+	d.specLeft -= extra
+	return n + int(extra)
 }
+
+// specBytes is the input bytes per element that batchRoom may reserve
+// ahead of reading it: an element takes two bytes or more in any batch worth
+// projecting (BININT1), and with 16-byte elements at most 8× the pickle's
+// size is ever reserved on projection alone.
+const specBytes = 2
 
 func typeName(v Value) string {
 	switch x := v.(type) {

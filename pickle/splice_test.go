@@ -173,6 +173,26 @@ func TestBatchGrowth(t *testing.T) {
 	if l := v.(*List); len(l.Items) != 20000 || cap(l.Items) > 20500 {
 		t.Fatalf("list of %d items has capacity %d, want about its size", len(l.Items), cap(l.Items))
 	}
+	// [list of 1000] × 1000: each list's projection would claim the rest of
+	// the input; together they may reserve no more than the pickle's
+	// allowance (it was 9× their items).
+	p = []byte{OpProto, 2, OpMark}
+	for range 1000 {
+		p = append(p, list(1000)[2:]...)
+	}
+	p = append(p, OpTuple, OpStop)
+	v, err = Unmarshal(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, capacity := 0, 0
+	for _, e := range v.(Tuple) {
+		items += len(e.(*List).Items)
+		capacity += cap(e.(*List).Items)
+	}
+	if items != 1000*1000 || capacity > items+len(p)/specBytes {
+		t.Fatalf("%d items in 1000 lists reserve %d (input %d bytes)", items, capacity, len(p))
+	}
 }
 
 // named is a Splicer for `m.f` called with one string: `MARK
