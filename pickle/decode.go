@@ -229,9 +229,9 @@ func (d *Decoder) Decode() (Value, error) {
 	}
 }
 
-// fastOps runs, straight from in-memory input, the fixed-size opcodes that
-// make up most of a state_dict's pickle (BININT1, the binary memo GETs and
-// PUTs, MARK) without building an Op for each; they act exactly as in step.
+// fastOps runs, straight from in-memory input, the opcodes that make up most
+// of a state_dict's pickle (BININT1, the binary memo GETs and PUTs, MARK,
+// short strings) without building an Op for each; they act exactly as in step.
 // It stops before any other opcode, a refused one, or one within 5 bytes of
 // the end (Next reports truncation), and says whether it ran any.
 func (d *Decoder) fastOps() (bool, error) {
@@ -273,6 +273,20 @@ func (d *Decoder) fastOps() (bool, error) {
 			var v Value
 			if v, err = d.top(); err == nil {
 				err = d.memoPut(idx, v)
+			}
+		case OpBinUnicode, OpShortBinUnicode:
+			// A short string, as readArg and step read it (a state_dict's keys).
+			n, at := int64(data[off+1]), off+2
+			if code == OpBinUnicode {
+				n, at = int64(binary.LittleEndian.Uint32(data[off+1:])), off+5
+			}
+			if n <= 0 || n > maxArenaString || n > int64(len(data))-at {
+				return ran, nil // the generic way
+			}
+			r.off = at
+			var v any
+			if v, err = r.arenaString(int(n)); err == nil {
+				err = d.push(v)
 			}
 		case OpMark:
 			if d.opts.Splicer != nil && len(d.stack) > d.floor() {

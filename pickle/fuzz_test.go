@@ -51,6 +51,11 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lim := fuzzLimits(len(data))
 		v, err := Unmarshal(data, &Options{Limits: lim})
+		// The streaming decoder (no fast paths over memory) agrees.
+		vs, errS := NewDecoder(bytes.NewReader(data), &Options{Limits: lim}).Decode()
+		if (err == nil) != (errS == nil) || err == nil && Sprint(v) != Sprint(vs) {
+			t.Fatalf("in memory: %v, %s\nstreaming: %v, %s", err, Sprint(v), errS, Sprint(vs))
+		}
 		if err != nil {
 			var oe *OpcodeError
 			if !isTyped(err) || !errors.As(err, &oe) {
