@@ -21,11 +21,7 @@ func stateDictKeys(n int) []string {
 // BenchmarkNewDictOf20000 builds a 20,000-entry string-keyed dict in place,
 // as the OrderedDict rebuild of a large state_dict does.
 func BenchmarkNewDictOf20000(b *testing.B) {
-	keys := stateDictKeys(20000)
-	src := make([]Entry, len(keys))
-	for i, k := range keys {
-		src[i] = Entry{Key: k, Value: int64(i)}
-	}
+	src := stateDictEntries(20000)
 	entries := make([]Entry, len(src))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -35,4 +31,14 @@ func BenchmarkNewDictOf20000(b *testing.B) {
 			b.Fatal(d.Len())
 		}
 	}
+}
+
+// stateDictEntries returns n entries keyed like a state_dict's, valued by position.
+func stateDictEntries(n int) []Entry {
+	keys := stateDictKeys(n)
+	src := make([]Entry, len(keys))
+	for i, k := range keys {
+		src[i] = Entry{Key: k, Value: int64(i)}
+	}
+	return src
 }

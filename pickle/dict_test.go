@@ -412,11 +412,7 @@ func TestDictRandom(t *testing.T) {
 
 // NewDictOf and GetString do not allocate per entry: the index is one slice.
 func TestDictAllocs(t *testing.T) {
-	keys := stateDictKeys(2000)
-	src := make([]Entry, len(keys))
-	for i, k := range keys {
-		src[i] = Entry{Key: k, Value: int64(i)}
-	}
+	src := stateDictEntries(2000)
 	entries := make([]Entry, len(src))
 	var d *Dict
 	if a := testing.AllocsPerRun(10, func() {
@@ -425,7 +421,7 @@ func TestDictAllocs(t *testing.T) {
 	}); a > 2 {
 		t.Errorf("NewDictOf: %v allocations, want at most 2 (the Dict and its index)", a)
 	}
-	k := keys[1234]
+	k := src[1234].Key.(string)
 	if a := testing.AllocsPerRun(10, func() {
 		if v, ok := d.GetString(k); !ok || v != int64(1234) {
 			t.Fatalf("GetString(%q) = %v, %v", k, v, ok)
