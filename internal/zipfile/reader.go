@@ -106,7 +106,7 @@ type Reader struct {
 
 // entry locates one record: its central header at cd[cd:], and the length
 // of its local header (30 bytes, the local name and the local extra field),
-// which gives its data offset.
+// which gives its data offset (0 on a NewLazyReader, whose At reads it).
 type entry struct {
 	cd    uint32
 	local uint32
@@ -149,8 +149,8 @@ func OpenReader(path string) (*ReadCloser, error) {
 // as a read-only memory mapping of the file. NewReader then reads the central
 // directory and the local headers in place instead of copying them, and the
 // Reader keeps viewing that memory: it must not be used once the memory is
-// released (unmapped). Records, Find, Lookup and Prefix still return names of
-// their own; only At's names view it.
+// released (unmapped). Records, Find, Lookup, Duplicates and Prefix still
+// return names of their own; only At's, Entry's and NameAt's view it.
 type Mapper interface {
 	// Mapped returns all size bytes of the archive.
 	Mapped() []byte
