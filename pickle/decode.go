@@ -589,17 +589,7 @@ func (d *Decoder) strAt(off int64) Value {
 	default: // OpBinUnicode8
 		n, at = int64(binary.LittleEndian.Uint64(data[off+1:])), off+9
 	}
-	r := d.or
-	b := data[at : at+n]
-	if n > maxArenaString {
-		return string(b)
-	}
-	if cap(r.arena)-len(r.arena) < len(b) {
-		r.arena = make([]byte, 0, arenaChunk)
-	}
-	start := len(r.arena)
-	r.arena = append(r.arena, b...)
-	return ownString(r.arena[start:])
+	return d.or.arenaCopy(data[at : at+n])
 }
 
 // memoGet returns memo entry idx for a GET: a missing entry is ErrMalformed,

@@ -693,6 +693,20 @@ func (r *OpReader) arenaString(n int) (any, error) {
 	return ownString(b), nil
 }
 
+// arenaCopy returns a copy of b as a string: carved out of the arena when
+// it is short, as arenaString's are, its own allocation otherwise.
+func (r *OpReader) arenaCopy(b []byte) string {
+	if len(b) > maxArenaString {
+		return string(b)
+	}
+	if cap(r.arena)-len(r.arena) < len(b) {
+		r.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return ownString(r.arena[start:])
+}
+
 func asNumErr(err error, target **strconv.NumError) bool {
 	ne, ok := err.(*strconv.NumError)
 	if ok {

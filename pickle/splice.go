@@ -143,12 +143,7 @@ func (s *Splice) String(b []byte) (string, bool) {
 		return "", false
 	}
 	s.charge += int64(len(b))
-	if cap(r.arena)-len(r.arena) < len(b) {
-		r.arena = make([]byte, 0, max(arenaChunk, len(b)))
-	}
-	start := len(r.arena)
-	r.arena = append(r.arena, b...)
-	return ownString(r.arena[start:]), true
+	return r.arenaCopy(b), true
 }
 
 // trySplice offers the input at the MARK at off to the Splicer and, when it
