@@ -35,9 +35,11 @@ func TestPrefetchHeaders(t *testing.T) {
 	add(page)
 	add(0)
 	p := &recordingPrefetcher{}
-	prefetchHeaders(p, len(recs), func(i int) (int64, int64) {
-		return recs[i].HeaderOffset, recs[i].HeaderOffset + localLen + int64(len(recs[i].Name))
-	})
+	runs := headerRuns{pf: p}
+	for _, rec := range recs {
+		runs.add(rec.HeaderOffset, rec.HeaderOffset+localLen+int64(len(rec.Name)))
+	}
+	runs.flush()
 	covered := 0
 	for _, r := range p.ranges {
 		for pg := r[0] / page; pg <= (r[0]+r[1]-1)/page; pg++ {

@@ -613,16 +613,6 @@ func (h *headerRuns) flush() {
 	h.run = 0
 }
 
-// prefetchHeaders asks pf for the runs of the n local headers header(i) gives
-// ([start, end): a local header with a name as long as the central one).
-func prefetchHeaders(pf Prefetcher, n int, header func(i int) (start, end int64)) {
-	runs := headerRuns{pf: pf}
-	for i := range n {
-		runs.add(header(i))
-	}
-	runs.flush()
-}
-
 // readLocalHeaders fills in each entry's local header length and checks that
 // every record lies inside the file, its local header where the directory
 // says. Headers are read in place from a Mapper, or into one buffer of
