@@ -78,10 +78,10 @@ type Record struct {
 type Reader struct {
 	// cd is the central directory: a view of the caller's memory when r is a
 	// Mapper (then names taken from it live only as long as that memory), a
-	// copy otherwise. cds is the same bytes as a string, never written.
+	// copy otherwise (see views). cds is the same bytes as a string, never
+	// written.
 	cd   []byte
 	cds  string
-	view bool
 	ents []entry
 	// localNames holds, by record, the local header names that differ from
 	// the central ones (crafted files only), copied.
@@ -337,7 +337,7 @@ func newReader(r io.ReaderAt, size int64, lim Limits, lazy bool) (*Reader, error
 	// second copy. This is sound because cdb is never written: it is the
 	// caller's memory (a Mapper's), a buffer readAt just filled, or a slice
 	// of the tail buffer buf, which nothing writes to after the read above.
-	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), view: src.mem != nil, r: r, size: size, lim: lim, src: src, cdStart: cdOff}
+	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), r: r, size: size, lim: lim, src: src, cdStart: cdOff}
 	z.ents = make([]entry, entries)
 	var rec Record
 	var runs headerRuns
@@ -430,6 +430,9 @@ func (z *Reader) parse(p int, rec *Record) error {
 	rec.HeaderOffset = int64(le.Uint32(h[42:]))
 	return rec.applyZip64(z.cd[p+centralLen+nlen:p+centralLen+nlen+xlen], h)
 }
+
+// views reports whether the Reader views a Mapper's memory (its names do too).
+func (z *Reader) views() bool { return z.src.mem != nil }
 
 // Len returns the number of records.
 func (z *Reader) Len() int { return len(z.ents) }
@@ -799,7 +802,7 @@ func (z *Reader) Records() []*Record {
 		recs := make([]Record, len(z.ents))
 		ptrs := make([]*Record, len(z.ents))
 		var names []byte
-		if z.view {
+		if z.views() {
 			total := 0
 			for i := range z.ents {
 				total += len(z.NameAt(i))
@@ -808,7 +811,7 @@ func (z *Reader) Records() []*Record {
 		}
 		for i := range recs {
 			recs[i] = z.at(i)
-			if z.view {
+			if z.views() {
 				n := len(names)
 				names = append(names, recs[i].Name...)
 				_, local := z.localNames[i]
