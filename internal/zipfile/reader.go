@@ -94,13 +94,11 @@ type Reader struct {
 	index  sync.Once
 	byName map[string]int32
 	dups   []string
-	r      io.ReaderAt
-	size   int64
 	lim    Limits
-	// lazy: local headers are read when a record is asked for (NewLazyReader),
-	// through src; cdStart is where the central directory starts.
-	lazy    bool
+	// src reads the archive; lazy: local headers are read when a record is
+	// asked for (NewLazyReader); cdStart is where the central directory starts.
 	src     source
+	lazy    bool
 	cdStart int64
 }
 
@@ -337,7 +335,7 @@ func newReader(r io.ReaderAt, size int64, lim Limits, lazy bool) (*Reader, error
 	// second copy. This is sound because cdb is never written: it is the
 	// caller's memory (a Mapper's), a buffer readAt just filled, or a slice
 	// of the tail buffer buf, which nothing writes to after the read above.
-	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), r: r, size: size, lim: lim, src: src, cdStart: cdOff}
+	z := &Reader{cd: cdb, cds: unsafe.String(unsafe.SliceData(cdb), len(cdb)), lim: lim, src: src, cdStart: cdOff}
 	z.ents = make([]entry, entries)
 	var rec Record
 	var runs headerRuns
@@ -406,7 +404,7 @@ func newReader(r io.ReaderAt, size int64, lim Limits, lazy bool) (*Reader, error
 // data, after a local header of at least 30 bytes, lies inside the file, and
 // a stored record's two sizes agree.
 func (z *Reader) checkCentral(rec *Record) error {
-	if rec.CompressedSize > z.size || rec.HeaderOffset > z.size-localLen-rec.CompressedSize {
+	if rec.CompressedSize > z.src.size || rec.HeaderOffset > z.src.size-localLen-rec.CompressedSize {
 		return formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, rec.HeaderOffset+localLen)
 	}
 	if rec.Method == Store && rec.CompressedSize != rec.Size && !rec.Flagged() {
@@ -493,7 +491,7 @@ func (z *Reader) local(i int, rec *Record) (int64, error) {
 	if z.src.mem == nil {
 		buf = make([]byte, localLen+len(rec.Name))
 	}
-	h, err := z.src.bytes(rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset), buf)
+	h, err := z.src.bytes(rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.src.size-rec.HeaderOffset), buf)
 	if err != nil {
 		return -1, fmt.Errorf("record %q: local header: %w", rec.Name, err)
 	}
@@ -503,7 +501,7 @@ func (z *Reader) local(i int, rec *Record) (int64, error) {
 	}
 	// The data must end before what follows the record in the file: the
 	// next record (the directory lists them in offset order) or the directory.
-	end := z.size
+	end := z.src.size
 	if i+1 < len(z.ents) {
 		var next Record
 		_ = z.parse(int(z.ents[i+1].cd), &next)
@@ -635,7 +633,7 @@ func (z *Reader) readLocalHeaders(src source, bufLen int, cd span) (inOrder bool
 	for i := range z.ents {
 		_ = z.parse(int(z.ents[i].cd), &rec)
 		// Read the header and, speculatively, a name as long as the central one.
-		h, err := src.bytes(rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.size-rec.HeaderOffset), buf)
+		h, err := src.bytes(rec.HeaderOffset, min(localLen+int64(len(rec.Name)), z.src.size-rec.HeaderOffset), buf)
 		if err != nil {
 			return false, fmt.Errorf("record %q: local header: %w", rec.Name, err)
 		}
@@ -696,7 +694,7 @@ func (z *Reader) checkLocal(i int, rec *Record, h []byte) (dataOff int64, nameLe
 	if err := z.checkCentral(rec); err != nil {
 		return -1, 0, err
 	}
-	if dataOff > z.size-rec.CompressedSize {
+	if dataOff > z.src.size-rec.CompressedSize {
 		return -1, 0, formatErr(rec.HeaderOffset, "record %q: %d bytes of data at %d run past the end of the file", rec.Name, rec.CompressedSize, dataOff)
 	}
 	return dataOff, int(nlen), nil
@@ -937,7 +935,7 @@ func (z *Reader) CheckPrefix() error {
 }
 
 // Size returns the archive's size in bytes.
-func (z *Reader) Size() int64 { return z.size }
+func (z *Reader) Size() int64 { return z.src.size }
 
 // Flagged reports whether the record carries the encryption, strong-encryption
 // or patch-data flag bits (0, 6, 5), which other zip readers refuse and PyTorch ignores.
@@ -948,7 +946,7 @@ func (rec *Record) Flagged() bool { return rec.Flags&(1|1<<5|1<<6) != 0 }
 func (rec *Record) OpenRaw() *io.SectionReader {
 	var r io.ReaderAt
 	if rec.z != nil {
-		r = rec.z.r
+		r = rec.z.src.r
 	}
 	return io.NewSectionReader(r, rec.DataOffset, rec.CompressedSize)
 }
