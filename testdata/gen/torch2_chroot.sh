@@ -37,7 +37,19 @@ fi
 
 mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
 mkdir -p "$ROOT$REPO"
+# A mount left by an earlier checkout at the same path (CI clones main afresh
+# into the same folder, and the root outlives the clone) still shows that
+# checkout, deleted or not: `mountpoint` alone would keep it. Remount unless the
+# mount is this very directory (same device and inode).
+if mountpoint -q "$ROOT$REPO" &&
+	[ "$(stat -c %d:%i "$ROOT$REPO")" != "$(stat -c %d:%i "$REPO")" ]; then
+	umount -l "$ROOT$REPO"
+fi
 mountpoint -q "$ROOT$REPO" || mount --bind "$REPO" "$ROOT$REPO"
+if [ ! -e "$ROOT$REPO/go.mod" ]; then
+	echo "torch2_chroot.sh: $ROOT$REPO does not show this checkout after mounting it" >&2
+	exit 1
+fi
 
 chroot "$ROOT" python3 -c 'import torch, numpy, torchvision; print("torch", torch.__version__, "numpy", numpy.__version__, "torchvision", torchvision.__version__)'
 if [ "${1:-}" = "--setup" ]; then
