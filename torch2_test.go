@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,13 @@ import (
 // read as PyTorch does, with the reason; the tests skip them by name so the
 // gap stays visible. Remove an entry when the fix lands.
 var torch2Gaps = map[string]string{}
+
+// seesCheckout is modtreetest.SeesCheckout (which this package's tests cannot
+// import: modtreetest imports pth): Python that exits with a message unless
+// sys.argv[1], the checkout's root, is visible to PTH_TORCH2's Python.
+const seesCheckout = `import os, sys
+if not os.path.exists(os.path.join(sys.argv[1], "go.mod")):
+    sys.exit("does not see the checkout at %s: run testdata/gen/torch2_chroot.sh --setup (as root) to bind-mount it" % sys.argv[1])`
 
 // skipGap skips the test of a fixture listed in torch2Gaps.
 func skipGap(t *testing.T, file string) {
@@ -102,6 +110,9 @@ func TestConvertRoundTripTorch2(t *testing.T) {
 	root, err := filepath.Abs(".")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if out, err := exec.Command(prefix[0], append(prefix[1:], "-c", seesCheckout, root)...).CombinedOutput(); err != nil {
+		t.Fatalf("PTH_TORCH2=%q: %v\n%s", strings.Join(prefix, " "), err, out)
 	}
 	// Inside the checkout: a chroot that bind-mounts it sees the same paths.
 	dir, err := os.MkdirTemp(root, ".torch2-roundtrip-")

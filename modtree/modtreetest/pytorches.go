@@ -46,7 +46,8 @@ var (
 // unless CI is set, where it fails. PTH_TORCH2's Python skips, naming the
 // variable, when the variable is unset (under CI, which sets it, it fails);
 // when it is set, a Python that cannot
-// import torch fails the test (it was asked for explicitly).
+// import torch, or does not see the checkout (SeesCheckout), fails the test
+// (it was asked for explicitly).
 func (p PyTorch) Require(t testing.TB, modules ...string) {
 	t.Helper()
 	if len(p.prefix) == 0 && os.Getenv("CI") != "" {
@@ -62,7 +63,11 @@ func (p PyTorch) Require(t testing.TB, modules ...string) {
 	err, done := importErr[key]
 	if !done {
 		var out []byte
-		out, err = p.Command("-c", stmt).CombinedOutput()
+		script := stmt
+		if p.env != "" {
+			script += "\n" + SeesCheckout
+		}
+		out, err = p.Command("-c", script, Root()).CombinedOutput()
 		if err != nil {
 			err = &importError{err: err, out: strings.TrimSpace(string(out))}
 		}
@@ -74,7 +79,7 @@ func (p PyTorch) Require(t testing.TB, modules ...string) {
 	}
 	switch {
 	case p.env != "":
-		t.Fatalf("%s=%q cannot %s: %v", p.env, strings.Join(p.prefix, " "), stmt, err)
+		t.Fatalf("%s=%q failed its check (%s, and sees the checkout): %v", p.env, strings.Join(p.prefix, " "), stmt, err)
 	case os.Getenv("CI") != "":
 		t.Fatalf("CI is set but %s cannot %s: %v", p.prefix[0], stmt, err)
 	default:
@@ -93,6 +98,14 @@ func (e *importError) Error() string {
 	}
 	return e.err.Error() + "\n" + e.out
 }
+
+// SeesCheckout is Python that exits with a message unless sys.argv[1], the
+// checkout's root, is visible: a PTH_TORCH2 chroot whose bind mount is missing
+// or stale (an earlier clone's, at the same path) would otherwise fail each
+// round trip with "can't open file".
+const SeesCheckout = `import os, sys
+if not os.path.exists(os.path.join(sys.argv[1], "go.mod")):
+    sys.exit("does not see the checkout at %s: run testdata/gen/torch2_chroot.sh --setup (as root) to bind-mount it" % sys.argv[1])`
 
 // Command returns the command that runs this Python with args. Paths in args
 // must be absolute (a chroot starts in its own root) and, for PTH_TORCH2's
