@@ -81,7 +81,13 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		v2, err := Unmarshal(enc1, &Options{Limits: fuzzLimits(len(enc1) * 4)})
+		// The encoder memoizes every container as CPython's pickler does, so
+		// its output may need more memo entries than the input used (4,000
+		// empty lists in 4 KB, none memoized, come back with a BINPUT each):
+		// allow one per two bytes, the most BINPUT/LONG_BINPUT can write.
+		reLim := fuzzLimits(len(enc1) * 4)
+		reLim.MaxMemo = max(reLim.MaxMemo, len(enc1)/2+1)
+		v2, err := Unmarshal(enc1, &Options{Limits: reLim})
 		if err != nil {
 			t.Fatalf("re-encoded pickle does not decode: %v\n%q", err, enc1)
 		}
