@@ -102,7 +102,7 @@ func (l *loader) readZip() error {
 	}
 	dataRecs := numberedRecords(zr, prefix+"data/")
 	in := newInterpreter(func(key string, dt tensor.DType, byteOff, nbytes int64) (*tensor.Storage, error) {
-		i := -1
+		var i int
 		if n, ok := numericKey(key); ok && n < len(dataRecs) && dataRecs[n] != 0 {
 			i = int(dataRecs[n] - 1)
 		} else {
